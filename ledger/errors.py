@@ -1,0 +1,448 @@
+"""Every failure the library reports, as one exception tree.
+
+Contract custom errors are decoded from revert data into the subclass of the same name, with the
+error's arguments as attributes and a sentence for a message; callers never see raw revert bytes.
+The four middle classes are what the gateway maps to HTTP status codes.
+
+    LedgerError
+    ├── ConfigurationError            settings, missing deployment, missing toolchain
+    ├── ChainUnavailableError         the node does not answer
+    ├── InputError                    bad input caught before anything is sent (names the field)
+    ├── TransactionError              not mined, dropped, or reverted without a known error
+    └── ContractError                 a decoded contract custom error (.error_name, .arguments)
+        ├── AccessDenied
+        │   ├── AccessControlUnauthorizedAccount
+        │   ├── AccountLacksRole
+        │   ├── AccountNotActive
+        │   ├── FlagHeldByAdmin
+        │   ├── NotAdmin
+        │   ├── NotItemOwner
+        │   ├── NotOwnerNorAdmin
+        │   ├── NotOwnerNorRegistrant
+        │   └── NotOwnerNorApproved
+        ├── NotFound
+        │   ├── AccountNotVetted
+        │   ├── ItemNotRegistered
+        │   └── TokenDoesNotExist
+        ├── Conflict
+        │   ├── AccountAlreadyActive
+        │   ├── InvalidStatusTransition
+        │   ├── ItemAlreadyRegistered
+        │   ├── ItemIsFlagged
+        │   ├── ItemIsLocked
+        │   ├── ItemIsRetired
+        │   ├── ItemNotFlagged
+        │   ├── PredecessorNotRetired
+        │   └── TransferFromIncorrectOwner
+        └── InvalidArgument
+            ├── BatchLengthMismatch
+            ├── EmptyBatch
+            ├── EmptyName
+            ├── InvalidAccount
+            ├── InvalidFlag
+            ├── InvalidItemId
+            ├── InvalidRoles
+            ├── MissingCredentialHash
+            ├── MissingHash
+            ├── MissingVerdict
+            ├── TransferToNonERC721ReceiverImplementer
+            └── TransferToZeroAddress
+
+A custom error that has no class here (say, from a newer contract) still decodes, as a plain
+``ContractError`` carrying its name and arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from eth_abi import decode as abi_decode
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+
+__all__ = [
+    "AccessControlUnauthorizedAccount",
+    "AccessDenied",
+    "AccountAlreadyActive",
+    "AccountLacksRole",
+    "AccountNotActive",
+    "AccountNotVetted",
+    "BatchLengthMismatch",
+    "ChainUnavailableError",
+    "ConfigurationError",
+    "Conflict",
+    "ContractError",
+    "EmptyBatch",
+    "EmptyName",
+    "ErrorDecoder",
+    "FlagHeldByAdmin",
+    "InputError",
+    "InvalidAccount",
+    "InvalidArgument",
+    "InvalidFlag",
+    "InvalidItemId",
+    "InvalidRoles",
+    "InvalidStatusTransition",
+    "ItemAlreadyRegistered",
+    "ItemIsFlagged",
+    "ItemIsLocked",
+    "ItemIsRetired",
+    "ItemNotFlagged",
+    "ItemNotRegistered",
+    "LedgerError",
+    "MissingCredentialHash",
+    "MissingHash",
+    "MissingVerdict",
+    "NotAdmin",
+    "NotFound",
+    "NotItemOwner",
+    "NotOwnerNorAdmin",
+    "NotOwnerNorApproved",
+    "NotOwnerNorRegistrant",
+    "PredecessorNotRetired",
+    "TokenDoesNotExist",
+    "TransactionError",
+    "TransferFromIncorrectOwner",
+    "TransferToNonERC721ReceiverImplementer",
+    "TransferToZeroAddress",
+    "contract_error_class",
+]
+
+
+class LedgerError(Exception):
+    """Root of every error raised by `ledger`."""
+
+    code: ClassVar[str] = "ledger_error"
+
+
+class ConfigurationError(LedgerError):
+    code = "configuration_error"
+
+
+class ChainUnavailableError(LedgerError):
+    code = "chain_unavailable"
+
+
+class InputError(LedgerError, ValueError):
+    """Bad input caught client-side; ``field`` names the offending input."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TransactionError(LedgerError):
+    code = "transaction_failed"
+
+    def __init__(self, message: str, *, tx_hash: str | None = None) -> None:
+        super().__init__(message)
+        self.tx_hash = tx_hash
+
+
+class ContractError(LedgerError):
+    """A contract reverted with a custom error; subclasses are named after the Solidity error."""
+
+    code = "contract_error"
+    template: ClassVar[str] = "the contract refused the call"
+
+    def __init__(self, error_name: str, arguments: Mapping[str, Any]) -> None:
+        self.error_name = error_name
+        self.arguments = dict(arguments)
+        try:
+            message = self.template.format(**{k: _display(v) for k, v in self.arguments.items()})
+        except (KeyError, IndexError):
+            message = self.template
+        if type(self) is ContractError:
+            message = f"{error_name}({', '.join(f'{k}={_display(v)}' for k, v in self.arguments.items())})"
+        super().__init__(message)
+
+    def __getattr__(self, name: str) -> Any:
+        arguments = self.__dict__.get("arguments", {})
+        if name in arguments:
+            return arguments[name]
+        raise AttributeError(name)
+
+
+class AccessDenied(ContractError):
+    code = "forbidden"
+
+
+class NotFound(ContractError):
+    code = "not_found"
+
+
+class Conflict(ContractError):
+    code = "conflict"
+
+
+class InvalidArgument(ContractError):
+    code = "invalid_argument"
+
+
+_ROLE_NAMES = ("merchant", "authenticator", "arbiter", "brand")
+_ACCOUNT_STATUS = ("none", "active", "suspended", "revoked")
+_ITEM_STATUS = ("active", "lost", "stolen", "retired")
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+_CLASSES: dict[str, type[ContractError]] = {}
+
+
+def _register(cls: type[ContractError]) -> type[ContractError]:
+    _CLASSES[cls.__name__] = cls
+    cls.code = "".join("_" + c.lower() if c.isupper() else c for c in cls.__name__).lstrip("_")
+    return cls
+
+
+# Templates use the Solidity argument names; enum and role arguments are rendered as words first.
+@_register
+class AccessControlUnauthorizedAccount(AccessDenied):
+    template = "account {account} lacks role {neededRole}"
+
+
+@_register
+class AccountLacksRole(AccessDenied):
+    template = "account {account} is not vetted for this action (needs {requiredRoles})"
+
+
+@_register
+class AccountNotActive(AccessDenied):
+    template = "account {account} is {status}, not active"
+
+
+@_register
+class FlagHeldByAdmin(AccessDenied):
+    template = "item {itemId} was flagged by the admin; only the admin can clear it"
+
+
+@_register
+class NotAdmin(AccessDenied):
+    template = "{caller} is not the platform admin"
+
+
+@_register
+class NotItemOwner(AccessDenied):
+    template = "{caller} does not own item {itemId}"
+
+
+@_register
+class NotOwnerNorAdmin(AccessDenied):
+    template = "{caller} is neither the owner of item {itemId} nor the admin"
+
+
+@_register
+class NotOwnerNorRegistrant(AccessDenied):
+    template = "{caller} is neither the owner nor the registrant of item {itemId}"
+
+
+@_register
+class NotOwnerNorApproved(AccessDenied):
+    template = "the caller neither owns nor is approved for this item"
+
+
+@_register
+class AccountNotVetted(NotFound):
+    template = "account {account} has never been vetted"
+
+
+@_register
+class ItemNotRegistered(NotFound):
+    template = "item {itemId} is not registered"
+
+
+@_register
+class TokenDoesNotExist(NotFound):
+    template = "no such item"
+
+
+@_register
+class AccountAlreadyActive(Conflict):
+    template = "account {account} is already vetted and active"
+
+
+@_register
+class InvalidStatusTransition(Conflict):
+    template = "account {account} cannot go from {from} to {to}"
+
+
+@_register
+class ItemAlreadyRegistered(Conflict):
+    template = "item {itemId} is already registered"
+
+
+@_register
+class ItemIsFlagged(Conflict):
+    template = "item {itemId} is reported {status}"
+
+
+@_register
+class ItemIsLocked(Conflict):
+    template = "item {itemId} is held by the resale market"
+
+
+@_register
+class ItemIsRetired(Conflict):
+    template = "item {itemId} is retired"
+
+
+@_register
+class ItemNotFlagged(Conflict):
+    template = "item {itemId} is not flagged"
+
+
+@_register
+class PredecessorNotRetired(Conflict):
+    template = "predecessor {predecessorId} is not retired"
+
+
+@_register
+class TransferFromIncorrectOwner(Conflict):
+    template = "the sender does not own this item"
+
+
+@_register
+class BatchLengthMismatch(InvalidArgument):
+    template = "batch arrays differ in length: {itemIds} ids, {metadataHashes} hashes, {uris} uris"
+
+
+@_register
+class EmptyBatch(InvalidArgument):
+    template = "the batch is empty"
+
+
+@_register
+class EmptyName(InvalidArgument):
+    template = "a display name is required for {account}"
+
+
+@_register
+class InvalidAccount(InvalidArgument):
+    template = "{account} is not a valid account"
+
+
+@_register
+class InvalidFlag(InvalidArgument):
+    template = "a flag must be lost or stolen, not {status}"
+
+
+@_register
+class InvalidItemId(InvalidArgument):
+    template = "the item id must not be zero"
+
+
+@_register
+class InvalidRoles(InvalidArgument):
+    template = "{roles} is not a valid set of roles"
+
+
+@_register
+class MissingCredentialHash(InvalidArgument):
+    template = "a credential hash is required for {account}"
+
+
+@_register
+class MissingHash(InvalidArgument):
+    template = "a metadata, report or evidence hash is required for item {itemId}"
+
+
+@_register
+class MissingVerdict(InvalidArgument):
+    template = "an authentication of item {itemId} must state a verdict"
+
+
+@_register
+class TransferToNonERC721ReceiverImplementer(InvalidArgument):
+    template = "the recipient contract cannot receive items"
+
+
+@_register
+class TransferToZeroAddress(InvalidArgument):
+    template = "items cannot be sent to the zero address"
+
+
+def contract_error_class(name: str) -> type[ContractError]:
+    """The exception class for the Solidity error ``name`` (plain `ContractError` if unknown)."""
+    return _CLASSES.get(name, ContractError)
+
+
+def _render_enums(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    rendered = dict(arguments)
+    if name == "AccountNotActive":
+        rendered["status"] = _ACCOUNT_STATUS[arguments["status"]]
+    elif name == "InvalidStatusTransition":
+        rendered["from"] = _ACCOUNT_STATUS[arguments["from"]]
+        rendered["to"] = _ACCOUNT_STATUS[arguments["to"]]
+    elif name in ("ItemIsFlagged", "InvalidFlag"):
+        rendered["status"] = _ITEM_STATUS[arguments["status"]]
+    elif name in ("AccountLacksRole", "InvalidRoles"):
+        key = "requiredRoles" if name == "AccountLacksRole" else "roles"
+        mask = arguments[key]
+        rendered[key] = " or ".join(r for i, r in enumerate(_ROLE_NAMES) if mask >> i & 1) or str(mask)
+    return rendered
+
+
+def _abi_type(component: Mapping[str, Any]) -> str:
+    kind = str(component["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in component["components"])
+        return f"({inner}){kind[5:]}"
+    return kind
+
+
+class ErrorDecoder:
+    """Maps revert data to `ContractError` subclasses using the errors declared in contract ABIs."""
+
+    def __init__(self, abis: Iterable[Iterable[Mapping[str, Any]]]) -> None:
+        self._errors: dict[bytes, tuple[str, list[str], list[str]]] = {}
+        for abi in abis:
+            for entry in abi:
+                if entry.get("type") != "error":
+                    continue
+                types = [_abi_type(i) for i in entry.get("inputs", [])]
+                names = [str(i.get("name") or f"arg{n}") for n, i in enumerate(entry.get("inputs", []))]
+                selector = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
+                self._errors[selector] = (str(entry["name"]), types, names)
+
+    def decode(self, data: bytes | str | None) -> LedgerError:
+        """The exception for ``data``: a decoded `ContractError`, or a `TransactionError` if unknown."""
+        raw = _to_bytes(data)
+        if len(raw) < 4:
+            return TransactionError("the transaction reverted without a reason")
+        known = self._errors.get(raw[:4])
+        if known is None:
+            if raw[:4] == bytes.fromhex("4e487b71"):
+                code = int.from_bytes(raw[4:36], "big") if len(raw) >= 36 else -1
+                return TransactionError(f"the contract panicked (code 0x{code:02x})")
+            return TransactionError(f"the transaction reverted with unknown error 0x{raw[:4].hex()}")
+        name, types, names = known
+        try:
+            values = abi_decode(types, raw[4:])
+        except Exception:  # malformed revert data is reported, never raised as a decoding crash
+            return TransactionError(f"the transaction reverted with malformed {name} data")
+        arguments = {
+            n: to_checksum_address(v) if t == "address" else v
+            for n, t, v in zip(names, types, values, strict=True)
+        }
+        cls = contract_error_class(name)
+        error = cls(name, _render_enums(name, arguments))
+        error.arguments = arguments  # keep raw values for programmatic use; only the message is rendered
+        return error
+
+
+def _to_bytes(data: bytes | str | None) -> bytes:
+    if data is None:
+        return b""
+    if isinstance(data, bytes):
+        return data
+    text = data[2:] if data.startswith(("0x", "0X")) else data
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return b""
