@@ -155,7 +155,8 @@ class ContractError(LedgerError):
         except (KeyError, IndexError):
             message = self.template
         if type(self) is ContractError:
-            message = f"{error_name}({', '.join(f'{k}={_display(v)}' for k, v in self.arguments.items())})"
+            rendered = ", ".join(f"{k}={_display(v)}" for k, v in self.arguments.items())
+            message = f"{error_name}({rendered})"
         super().__init__(message)
 
     def __getattr__(self, name: str) -> Any:
@@ -384,7 +385,9 @@ def _render_enums(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     elif name in ("AccountLacksRole", "InvalidRoles"):
         key = "requiredRoles" if name == "AccountLacksRole" else "roles"
         mask = arguments[key]
-        rendered[key] = " or ".join(r for i, r in enumerate(_ROLE_NAMES) if mask >> i & 1) or str(mask)
+        rendered[key] = " or ".join(r for i, r in enumerate(_ROLE_NAMES) if mask >> i & 1) or str(
+            mask
+        )
     return rendered
 
 
@@ -406,12 +409,16 @@ class ErrorDecoder:
                 if entry.get("type") != "error":
                     continue
                 types = [_abi_type(i) for i in entry.get("inputs", [])]
-                names = [str(i.get("name") or f"arg{n}") for n, i in enumerate(entry.get("inputs", []))]
-                selector = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
+                names = [
+                    str(i.get("name") or f"arg{n}") for n, i in enumerate(entry.get("inputs", []))
+                ]
+                selector = function_signature_to_4byte_selector(
+                    f"{entry['name']}({','.join(types)})"
+                )
                 self._errors[selector] = (str(entry["name"]), types, names)
 
     def decode(self, data: bytes | str | None) -> LedgerError:
-        """The exception for ``data``: a decoded `ContractError`, or a `TransactionError` if unknown."""
+        """The exception for ``data``: a decoded `ContractError`, else a `TransactionError`."""
         raw = _to_bytes(data)
         if len(raw) < 4:
             return TransactionError("the transaction reverted without a reason")
@@ -420,7 +427,9 @@ class ErrorDecoder:
             if raw[:4] == bytes.fromhex("4e487b71"):
                 code = int.from_bytes(raw[4:36], "big") if len(raw) >= 36 else -1
                 return TransactionError(f"the contract panicked (code 0x{code:02x})")
-            return TransactionError(f"the transaction reverted with unknown error 0x{raw[:4].hex()}")
+            return TransactionError(
+                f"the transaction reverted with unknown error 0x{raw[:4].hex()}"
+            )
         name, types, names = known
         try:
             values = abi_decode(types, raw[4:])
@@ -432,7 +441,9 @@ class ErrorDecoder:
         }
         cls = contract_error_class(name)
         error = cls(name, _render_enums(name, arguments))
-        error.arguments = arguments  # keep raw values for programmatic use; only the message is rendered
+        error.arguments = (
+            arguments  # keep raw values for programmatic use; only the message is rendered
+        )
         return error
 
 

@@ -62,7 +62,7 @@ def item_id(*, brand: str, serial: str) -> ItemId:
 
 
 def hash_document(document: Any) -> Hash32:
-    """keccak256 of the RFC 8785 canonical JSON of ``document`` (dicts, lists, str, int, float, bool, None)."""
+    """keccak256 of the RFC 8785 canonical JSON of ``document`` (JSON-compatible values)."""
     return Hash32(keccak(rfc8785.dumps(document)))
 
 

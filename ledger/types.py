@@ -1,8 +1,9 @@
 """Domain types shared by the client, the CLI and the gateway.
 
-The enums mirror `contracts/types/ProvenanceTypes.sol` value for value, so a decoded log or call result
-converts with ``ItemStatus(value)``. Identifiers are ``NewType``s over the plain Python types web3.py
-hands back, so mypy keeps an item id from being passed where a metadata hash is expected.
+The enums mirror `contracts/types/ProvenanceTypes.sol` value for value, so a decoded log or
+call result converts with ``ItemStatus(value)``. Identifiers are ``NewType``s over the plain
+Python types web3.py hands back, so mypy keeps an item id from being passed where a metadata
+hash is expected.
 """
 
 from __future__ import annotations
