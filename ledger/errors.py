@@ -11,42 +11,95 @@ The four middle classes are what the gateway maps to HTTP status codes.
     ├── TransactionError              not mined, dropped, or reverted without a known error
     └── ContractError                 a decoded contract custom error (.error_name, .arguments)
         ├── AccessDenied
+        │   ├── AccessControlBadConfirmation
         │   ├── AccessControlUnauthorizedAccount
         │   ├── AccountLacksRole
         │   ├── AccountNotActive
+        │   ├── ArbiterIsParty
+        │   ├── ERC721InsufficientApproval
         │   ├── FlagHeldByAdmin
+        │   ├── InvalidOrderSignature
+        │   ├── InvalidSignature
         │   ├── NotAdmin
+        │   ├── NotBuyer
         │   ├── NotItemOwner
+        │   ├── NotListingSeller
+        │   ├── NotMarket
+        │   ├── NotOrderSeller
         │   ├── NotOwnerNorAdmin
         │   ├── NotOwnerNorRegistrant
-        │   └── NotOwnerNorApproved
+        │   ├── NotOwnerNorApproved
+        │   ├── NotParty
+        │   └── NotSeller
         ├── NotFound
         │   ├── AccountNotVetted
+        │   ├── ERC721NonexistentToken
         │   ├── ItemNotRegistered
+        │   ├── ListingNotFound
+        │   ├── SaleNotFound
         │   └── TokenDoesNotExist
         ├── Conflict
+        │   ├── AccessControlEnforcedDefaultAdminDelay
         │   ├── AccountAlreadyActive
+        │   ├── AccountBalanceOverflow
+        │   ├── CannotList
+        │   ├── DeadlineNotReached
+        │   ├── DeadlinePassed
+        │   ├── ERC721IncorrectOwner
+        │   ├── InvalidAccountNonce
         │   ├── InvalidStatusTransition
         │   ├── ItemAlreadyRegistered
         │   ├── ItemIsFlagged
         │   ├── ItemIsLocked
         │   ├── ItemIsRetired
         │   ├── ItemNotFlagged
+        │   ├── ItemNotLocked
+        │   ├── ListingNotOpen
+        │   ├── ListingVoid
+        │   ├── NothingToWithdraw
+        │   ├── OrderNotOpen
+        │   ├── OrderVoid
         │   ├── PredecessorNotRetired
-        │   └── TransferFromIncorrectOwner
+        │   ├── ReentrancyGuardReentrantCall
+        │   ├── TokenAlreadyExists
+        │   ├── TransferFromIncorrectOwner
+        │   ├── WithdrawalFailed
+        │   └── WrongSaleState
         └── InvalidArgument
+            ├── AccessControlEnforcedDefaultAdminRules
+            ├── AccessControlInvalidDefaultAdmin
+            ├── BalanceQueryForZeroAddress
             ├── BatchLengthMismatch
+            ├── BuyerIsSeller
+            ├── ERC721InvalidApprover
+            ├── ERC721InvalidOperator
+            ├── ERC721InvalidOwner
+            ├── ERC721InvalidReceiver
+            ├── ERC721InvalidSender
             ├── EmptyBatch
             ├── EmptyName
+            ├── FeeTooHigh
             ├── InvalidAccount
+            ├── InvalidExpiry
             ├── InvalidFlag
             ├── InvalidItemId
+            ├── InvalidPrice
             ├── InvalidRoles
+            ├── InvalidRuling
+            ├── InvalidShortString
+            ├── InvalidTreasury
+            ├── InvalidWindow
             ├── MissingCredentialHash
+            ├── MissingDisputeReason
+            ├── MissingEvidence
             ├── MissingHash
             ├── MissingVerdict
+            ├── SafeCastOverflowedUintDowncast
+            ├── SignatureExpired
+            ├── StringTooLong
             ├── TransferToNonERC721ReceiverImplementer
-            └── TransferToZeroAddress
+            ├── TransferToZeroAddress
+            └── WrongPayment
 
 A custom error that has no class here (say, from a newer contract) still decodes, as a plain
 ``ContractError`` carrying its name and arguments.
@@ -61,50 +114,103 @@ from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 __all__ = [
+    "AccessControlBadConfirmation",
+    "AccessControlEnforcedDefaultAdminDelay",
+    "AccessControlEnforcedDefaultAdminRules",
+    "AccessControlInvalidDefaultAdmin",
     "AccessControlUnauthorizedAccount",
     "AccessDenied",
     "AccountAlreadyActive",
+    "AccountBalanceOverflow",
     "AccountLacksRole",
     "AccountNotActive",
     "AccountNotVetted",
+    "ArbiterIsParty",
+    "BalanceQueryForZeroAddress",
     "BatchLengthMismatch",
+    "BuyerIsSeller",
+    "CannotList",
     "ChainUnavailableError",
     "ConfigurationError",
     "Conflict",
     "ContractError",
+    "DeadlineNotReached",
+    "DeadlinePassed",
+    "ERC721IncorrectOwner",
+    "ERC721InsufficientApproval",
+    "ERC721InvalidApprover",
+    "ERC721InvalidOperator",
+    "ERC721InvalidOwner",
+    "ERC721InvalidReceiver",
+    "ERC721InvalidSender",
+    "ERC721NonexistentToken",
     "EmptyBatch",
     "EmptyName",
     "ErrorDecoder",
+    "FeeTooHigh",
     "FlagHeldByAdmin",
     "InputError",
     "InvalidAccount",
+    "InvalidAccountNonce",
     "InvalidArgument",
+    "InvalidExpiry",
     "InvalidFlag",
     "InvalidItemId",
+    "InvalidOrderSignature",
+    "InvalidPrice",
     "InvalidRoles",
+    "InvalidRuling",
+    "InvalidShortString",
+    "InvalidSignature",
     "InvalidStatusTransition",
+    "InvalidTreasury",
+    "InvalidWindow",
     "ItemAlreadyRegistered",
     "ItemIsFlagged",
     "ItemIsLocked",
     "ItemIsRetired",
     "ItemNotFlagged",
+    "ItemNotLocked",
     "ItemNotRegistered",
     "LedgerError",
+    "ListingNotFound",
+    "ListingNotOpen",
+    "ListingVoid",
     "MissingCredentialHash",
+    "MissingDisputeReason",
+    "MissingEvidence",
     "MissingHash",
     "MissingVerdict",
     "NotAdmin",
+    "NotBuyer",
     "NotFound",
     "NotItemOwner",
+    "NotListingSeller",
+    "NotMarket",
+    "NotOrderSeller",
     "NotOwnerNorAdmin",
     "NotOwnerNorApproved",
     "NotOwnerNorRegistrant",
+    "NotParty",
+    "NotSeller",
+    "NothingToWithdraw",
+    "OrderNotOpen",
+    "OrderVoid",
     "PredecessorNotRetired",
+    "ReentrancyGuardReentrantCall",
+    "SafeCastOverflowedUintDowncast",
+    "SaleNotFound",
+    "SignatureExpired",
+    "StringTooLong",
+    "TokenAlreadyExists",
     "TokenDoesNotExist",
     "TransactionError",
     "TransferFromIncorrectOwner",
     "TransferToNonERC721ReceiverImplementer",
     "TransferToZeroAddress",
+    "WithdrawalFailed",
+    "WrongPayment",
+    "WrongSaleState",
     "contract_error_class",
 ]
 
@@ -366,6 +472,279 @@ class TransferToNonERC721ReceiverImplementer(InvalidArgument):
 @_register
 class TransferToZeroAddress(InvalidArgument):
     template = "items cannot be sent to the zero address"
+
+
+# Resale market escrow and signed transfers (ERC-4494 permit, transferBySig).
+@_register
+class NotMarket(AccessDenied):
+    template = "{caller} is not the resale market"
+
+
+@_register
+class InvalidSignature(AccessDenied):
+    template = "the signature is not {signer}'s for item {itemId}"
+
+
+@_register
+class ItemNotLocked(Conflict):
+    template = "item {itemId} is not held by the resale market"
+
+
+@_register
+class SignatureExpired(InvalidArgument):
+    template = "the signature expired at timestamp {deadline}"
+
+
+@_register
+class InvalidShortString(InvalidArgument):
+    template = "the EIP-712 domain string is invalid"
+
+
+@_register
+class StringTooLong(InvalidArgument):
+    template = "the EIP-712 domain string is too long"
+
+
+# OpenZeppelin AccessControlDefaultAdminRules, Solady ERC721 and OpenZeppelin ERC721 (the gas
+# reference) errors: rarely met through the client, but every ABI error decodes to a class.
+@_register
+class AccessControlBadConfirmation(AccessDenied):
+    template = "an account can only renounce a role for itself"
+
+
+@_register
+class AccessControlEnforcedDefaultAdminDelay(Conflict):
+    template = "the admin hand-over cannot complete before timestamp {schedule}"
+
+
+@_register
+class AccessControlEnforcedDefaultAdminRules(InvalidArgument):
+    template = "the admin role changes hands only through the two-step admin transfer"
+
+
+@_register
+class AccessControlInvalidDefaultAdmin(InvalidArgument):
+    template = "{defaultAdmin} cannot become the platform admin"
+
+
+@_register
+class AccountBalanceOverflow(Conflict):
+    template = "the recipient holds too many items"
+
+
+@_register
+class BalanceQueryForZeroAddress(InvalidArgument):
+    template = "the zero address holds no items"
+
+
+@_register
+class ERC721IncorrectOwner(Conflict):
+    template = "{sender} does not own token {tokenId} (owner: {owner})"
+
+
+@_register
+class ERC721InsufficientApproval(AccessDenied):
+    template = "{operator} is not approved for token {tokenId}"
+
+
+@_register
+class ERC721InvalidApprover(InvalidArgument):
+    template = "{approver} cannot approve"
+
+
+@_register
+class ERC721InvalidOperator(InvalidArgument):
+    template = "{operator} cannot be an operator"
+
+
+@_register
+class ERC721InvalidOwner(InvalidArgument):
+    template = "{owner} cannot own tokens"
+
+
+@_register
+class ERC721InvalidReceiver(InvalidArgument):
+    template = "{receiver} cannot receive tokens"
+
+
+@_register
+class ERC721InvalidSender(InvalidArgument):
+    template = "{sender} cannot send tokens"
+
+
+@_register
+class ERC721NonexistentToken(NotFound):
+    template = "token {tokenId} does not exist"
+
+
+@_register
+class SafeCastOverflowedUintDowncast(InvalidArgument):
+    template = "value {value} does not fit in {bits} bits"
+
+
+@_register
+class TokenAlreadyExists(Conflict):
+    template = "the item already has a passport"
+
+
+# Resale market (ResaleMarket): listings, escrowed sales, disputes, pull payments; plus the
+# OpenZeppelin Nonces and ReentrancyGuardTransient errors in its ABI.
+@_register
+class ArbiterIsParty(AccessDenied):
+    template = "arbiter {arbiter} is a party to sale {saleId} and cannot rule on it"
+
+
+@_register
+class InvalidOrderSignature(AccessDenied):
+    template = "the signature is not {seller}'s for order {orderHash} on this chain and market"
+
+
+@_register
+class NotBuyer(AccessDenied):
+    template = "{caller} is not the buyer in sale {saleId}"
+
+
+@_register
+class NotListingSeller(AccessDenied):
+    template = "{caller} is not the seller of listing {listingId}"
+
+
+@_register
+class NotOrderSeller(AccessDenied):
+    template = "{caller} is not the seller of order {orderHash}"
+
+
+@_register
+class NotParty(AccessDenied):
+    template = "{caller} is neither the buyer nor the seller in sale {saleId}"
+
+
+@_register
+class NotSeller(AccessDenied):
+    template = "{caller} is not the seller in sale {saleId}"
+
+
+@_register
+class ListingNotFound(NotFound):
+    template = "there is no listing {listingId}"
+
+
+@_register
+class SaleNotFound(NotFound):
+    template = "there is no sale {saleId}"
+
+
+@_register
+class CannotList(Conflict):
+    template = "item {itemId} cannot be listed now (reason {reason})"
+
+
+@_register
+class DeadlineNotReached(Conflict):
+    template = "sale {saleId}: not possible before its deadline, timestamp {deadline}"
+
+
+@_register
+class DeadlinePassed(Conflict):
+    template = "sale {saleId}: its deadline, timestamp {deadline}, has passed"
+
+
+@_register
+class InvalidAccountNonce(Conflict):
+    template = "nonce {currentNonce} of {account} does not match"
+
+
+@_register
+class ListingNotOpen(Conflict):
+    template = "listing {listingId} is already filled or cancelled (status {status})"
+
+
+@_register
+class ListingVoid(Conflict):
+    template = "listing {listingId} cannot be bought (reason {reason})"
+
+
+@_register
+class NothingToWithdraw(Conflict):
+    template = "{account} has nothing to withdraw"
+
+
+@_register
+class OrderNotOpen(Conflict):
+    template = "order {orderHash} is already filled or cancelled (status {status})"
+
+
+@_register
+class OrderVoid(Conflict):
+    template = "order {orderHash} cannot be bought (reason {reason})"
+
+
+@_register
+class ReentrancyGuardReentrantCall(Conflict):
+    template = "the market refused a reentrant call"
+
+
+@_register
+class WithdrawalFailed(Conflict):
+    template = "{account} rejected its withdrawal of {amount} wei; the credit is kept"
+
+
+@_register
+class WrongSaleState(Conflict):
+    template = "sale {saleId} is in the wrong state for this (state {state})"
+
+
+@_register
+class BuyerIsSeller(InvalidArgument):
+    template = "{buyer} cannot buy its own item"
+
+
+@_register
+class FeeTooHigh(InvalidArgument):
+    template = "a fee of {feeBps} bps exceeds the cap of {maxFeeBps} bps"
+
+
+@_register
+class InvalidExpiry(InvalidArgument):
+    template = "expiry {expiry} is not a future timestamp"
+
+
+@_register
+class InvalidPrice(InvalidArgument):
+    template = "{price} wei is not a valid price"
+
+
+@_register
+class InvalidRuling(InvalidArgument):
+    template = (
+        "ruling {ruling} with a buyer share of {buyerShareBps} bps "
+        "(counterfeit: {counterfeit}) is inconsistent"
+    )
+
+
+@_register
+class InvalidTreasury(InvalidArgument):
+    template = "{treasury} cannot be the treasury"
+
+
+@_register
+class InvalidWindow(InvalidArgument):
+    template = "a window of {window} seconds is out of range"
+
+
+@_register
+class MissingDisputeReason(InvalidArgument):
+    template = "a dispute about sale {saleId} must state a reason"
+
+
+@_register
+class MissingEvidence(InvalidArgument):
+    template = "a shipment, evidence or ruling hash is required for sale {saleId}"
+
+
+@_register
+class WrongPayment(InvalidArgument):
+    template = "the price is {expected} wei, {sent} wei was sent"
 
 
 def contract_error_class(name: str) -> type[ContractError]:
