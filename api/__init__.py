@@ -1,0 +1,3 @@
+"""HTTP gateway over the provenance ledger (FastAPI); see `api.main.create_app`."""
+
+__all__: list[str] = []

@@ -1,0 +1,330 @@
+"""``/items``: item passports. Reads are public; writes sign with the caller's own account, so
+the chain's ownership and vetting rules apply to the caller and nobody else."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+
+from api.deps import (
+    AuthenticatorOperator,
+    ClientDep,
+    ItemOperator,
+    MerchantOperator,
+    ReaderDep,
+    WriterDep,
+)
+from api.routes._common import ACCEPTED, errors
+from api.routing import GuardedRoute
+from api.schemas.common import Brand, ItemIdStr, Serial
+from api.schemas.enums import to_ledger
+from api.schemas.items import (
+    AttestationCreate,
+    BatchEntryResult,
+    BatchView,
+    FlagClear,
+    FlagCreate,
+    HistoryView,
+    ItemActionView,
+    ItemBatchCreate,
+    ItemCreate,
+    ItemView,
+    RegistrationView,
+    RetireRequest,
+    ServiceCreate,
+    TransferRequest,
+    VerificationView,
+    VerifyRequest,
+)
+from api.views import event_view, hex32, item_view
+from ledger.client import (
+    DUPLICATE_IN_INPUT,
+    NewItem,
+    ProvenanceClient,
+    Registration,
+    parse_item_id,
+)
+from ledger.hashing import item_id as label_item_id
+from ledger.ownership import require_owner
+from ledger.types import (
+    ConditionGrade,
+    ItemId,
+    ItemStatus,
+    RetirementKind,
+    ServiceKind,
+    TxResult,
+    Verdict,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/items", tags=["items"], route_class=GuardedRoute)
+
+ItemIdPath = Annotated[ItemIdStr, Path(description="The item id (0x-hex, 32 bytes).")]
+_WRITE_ERRORS = {**errors(401, 403, 404, 409, 502), **ACCEPTED}
+
+
+def _id(value: str) -> ItemId:
+    return parse_item_id(value)
+
+
+def _action(item_id: str, tx: TxResult) -> ItemActionView:
+    return ItemActionView(
+        item_id=item_id, tx_hash=tx.tx_hash, block_number=tx.block_number, gas_used=tx.gas_used
+    )
+
+
+def _read_item(reader: ProvenanceClient, item_id: ItemId) -> ItemView:
+    item = reader.item(item_id)
+    return item_view(item, reader.current_metadata_hash(item.item_id))
+
+
+# ---------------------------------------------------------------------- registration
+
+
+@router.post("", status_code=201, response_model=RegistrationView, responses=_WRITE_ERRORS)
+def register_item(
+    body: ItemCreate, operator: MerchantOperator, client: ClientDep, writer: WriterDep
+) -> JSONResponse:
+    """Give an item its passport (merchant or brand key). The owner defaults to the caller."""
+
+    def operation() -> RegistrationView:
+        registration = client.register(
+            brand=body.brand,
+            serial=body.serial,
+            metadata=body.metadata,
+            owner=body.owner,
+            metadata_uri=body.metadata_uri,
+        )
+        return RegistrationView(
+            item_id=hex32(registration.item_id),
+            metadata_hash=hex32(registration.metadata_hash),
+            owner=body.owner or operator.address,
+            tx_hash=registration.tx.tx_hash,
+            block_number=registration.tx.block_number,
+            gas_used=registration.tx.gas_used,
+        )
+
+    return writer.run(scope=operator.id, body=body, operation=operation, status_code=201)
+
+
+@router.post("/batch", status_code=201, response_model=BatchView, responses=_WRITE_ERRORS)
+def register_batch(
+    body: ItemBatchCreate, operator: MerchantOperator, client: ClientDep, writer: WriterDep
+) -> JSONResponse:
+    """Register up to 1000 items to one owner. Items already registered (or repeated in the
+    batch) are skipped, not failed; ``results`` follows the request's order."""
+
+    def operation() -> BatchView:
+        entries = [
+            NewItem(e.brand, e.serial, e.metadata, metadata_uri=e.metadata_uri) for e in body.items
+        ]
+        result = client.register_batch(items=entries, owner=body.owner)
+        registered: dict[bytes, Registration] = {r.item_id: r for r in result.registered}
+        reasons: dict[bytes, str] = {}
+        for skipped_id, reason in result.skipped:
+            if reason != DUPLICATE_IN_INPUT:
+                reasons[skipped_id] = reason
+        seen: set[bytes] = set()
+        results: list[BatchEntryResult] = []
+        for index, entry in enumerate(entries):
+            new_id = label_item_id(brand=entry.brand, serial=entry.serial)
+            registration = registered.get(new_id)
+            if new_id in seen:
+                row = BatchEntryResult(
+                    index=index, item_id=hex32(new_id), status="skipped", reason=DUPLICATE_IN_INPUT
+                )
+            elif registration is not None:
+                row = BatchEntryResult(
+                    index=index,
+                    item_id=hex32(new_id),
+                    status="registered",
+                    tx_hash=registration.tx.tx_hash,
+                    block_number=registration.tx.block_number,
+                )
+            else:
+                row = BatchEntryResult(
+                    index=index,
+                    item_id=hex32(new_id),
+                    status="skipped",
+                    reason=reasons.get(new_id, "skipped"),
+                )
+            seen.add(new_id)
+            results.append(row)
+        return BatchView(
+            registered=len(result.registered),
+            skipped=len(results) - len(result.registered),
+            results=results,
+        )
+
+    return writer.run(scope=operator.id, body=body, operation=operation, status_code=201)
+
+
+# ---------------------------------------------------------------------- reads (public)
+
+
+@router.get("/lookup", response_model=ItemView, responses=errors(404))
+def lookup_item(
+    reader: ReaderDep,
+    brand: Annotated[Brand, Query(description="The brand as printed on the label.")],
+    serial: Annotated[Serial, Query(description="The serial as printed on the label.")],
+) -> ItemView:
+    """Find an item by its label (brand and serial are normalised as for registration)."""
+    return _read_item(reader, label_item_id(brand=brand, serial=serial))
+
+
+@router.get("/{item_id}", response_model=ItemView, responses=errors(404))
+def get_item(item_id: ItemIdPath, reader: ReaderDep) -> ItemView:
+    return _read_item(reader, _id(item_id))
+
+
+@router.get("/{item_id}/history", response_model=HistoryView, responses=errors(404))
+def get_history(item_id: ItemIdPath, reader: ReaderDep) -> HistoryView:
+    """Every event about the item, oldest first."""
+    item = reader.item(_id(item_id))  # 404 for unknown items, rather than an empty history
+    events = reader.history(item.item_id)
+    return HistoryView(item_id=item_id, events=[event_view(e) for e in events])
+
+
+@router.post("/{item_id}/verify", response_model=VerificationView, responses=errors(404))
+def verify_item(item_id: ItemIdPath, body: VerifyRequest, reader: ReaderDep) -> VerificationView:
+    """Whether ``metadata`` is the item's current metadata document (by RFC 8785 hash)."""
+    verification = reader.verify(item_id=_id(item_id), metadata=body.metadata)
+    return VerificationView(
+        item_id=item_id,
+        matches=verification.matches,
+        given_hash=hex32(verification.given_hash),
+        registered_hash=(
+            None if verification.registered_hash is None else hex32(verification.registered_hash)
+        ),
+        item=item_view(verification.item, verification.registered_hash),
+    )
+
+
+# ---------------------------------------------------------------------- item actions
+
+
+@router.post("/{item_id}/transfer", response_model=ItemActionView, responses=_WRITE_ERRORS)
+def transfer_item(
+    item_id: ItemIdPath,
+    body: TransferRequest,
+    operator: MerchantOperator,
+    client: ClientDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """Move an item the caller owns to ``to`` (403 ``not_item_owner`` otherwise)."""
+
+    def operation() -> ItemActionView:
+        item = require_owner(client, _id(item_id))
+        return _action(
+            item_id, client.transfer(item_id=item.item_id, to=body.to, sale_ref=body.sale_ref)
+        )
+
+    return writer.run(scope=operator.id, body=body, operation=operation)
+
+
+@router.post(
+    "/{item_id}/attestations",
+    status_code=201,
+    response_model=ItemActionView,
+    responses=_WRITE_ERRORS,
+)
+def attest_item(
+    item_id: ItemIdPath,
+    body: AttestationCreate,
+    operator: AuthenticatorOperator,
+    client: ClientDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """Record an authentication (authenticator key)."""
+
+    def operation() -> ItemActionView:
+        tx = client.authenticate(
+            item_id=_id(item_id),
+            verdict=to_ledger(Verdict, body.verdict),
+            grade=to_ledger(ConditionGrade, body.grade),
+            evidence=body.evidence,
+        )
+        return _action(item_id, tx)
+
+    return writer.run(scope=operator.id, body=body, operation=operation, status_code=201)
+
+
+@router.post(
+    "/{item_id}/services", status_code=201, response_model=ItemActionView, responses=_WRITE_ERRORS
+)
+def service_item(
+    item_id: ItemIdPath,
+    body: ServiceCreate,
+    operator: MerchantOperator,
+    client: ClientDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """Record a repair, refurbishment or part replacement (merchant or brand key)."""
+
+    def operation() -> ItemActionView:
+        tx = client.record_service(
+            item_id=_id(item_id), kind=to_ledger(ServiceKind, body.kind), evidence=body.evidence
+        )
+        return _action(item_id, tx)
+
+    return writer.run(scope=operator.id, body=body, operation=operation, status_code=201)
+
+
+@router.post(
+    "/{item_id}/flags", status_code=201, response_model=ItemActionView, responses=_WRITE_ERRORS
+)
+def flag_item(
+    item_id: ItemIdPath,
+    body: FlagCreate,
+    operator: ItemOperator,
+    client: ClientDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """Report an item lost or stolen: the admin, or a merchant/brand that owns it. Other owners
+    sign the transaction themselves and send it through ``POST /relay``."""
+
+    def operation() -> ItemActionView:
+        tx = client.flag(
+            item_id=_id(item_id), status=to_ledger(ItemStatus, body.status), report=body.report
+        )
+        return _action(item_id, tx)
+
+    return writer.run(scope=operator.id, body=body, operation=operation, status_code=201)
+
+
+@router.delete("/{item_id}/flags", response_model=ItemActionView, responses=_WRITE_ERRORS)
+def clear_flag(
+    item_id: ItemIdPath,
+    body: FlagClear,
+    operator: ItemOperator,
+    client: ClientDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """Clear a lost/stolen flag (a flag raised by the admin only the admin can clear)."""
+
+    def operation() -> ItemActionView:
+        return _action(item_id, client.clear_flag(item_id=_id(item_id), clearance=body.clearance))
+
+    return writer.run(scope=operator.id, body=body, operation=operation)
+
+
+@router.post("/{item_id}/retire", response_model=ItemActionView, responses=_WRITE_ERRORS)
+def retire_item(
+    item_id: ItemIdPath,
+    body: RetireRequest,
+    operator: ItemOperator,
+    client: ClientDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """End an item's life: the admin, or a merchant/brand that owns it."""
+
+    def operation() -> ItemActionView:
+        tx = client.retire(
+            item_id=_id(item_id), kind=to_ledger(RetirementKind, body.kind), evidence=body.evidence
+        )
+        return _action(item_id, tx)
+
+    return writer.run(scope=operator.id, body=body, operation=operation)

@@ -1,0 +1,133 @@
+"""``/merchants``: vetting and standing of accounts (writes: admin; reads: public)."""
+
+from __future__ import annotations
+
+from functools import reduce
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from api.deps import AdminOperator, ClientDep, ReaderDep, WriterDep
+from api.routes._common import ACCEPTED, errors
+from api.routing import GuardedRoute
+from api.schemas.common import AddressStr
+from api.schemas.enums import to_ledger
+from api.schemas.merchants import (
+    MerchantCreate,
+    MerchantStatusChange,
+    MerchantView,
+    MerchantWriteView,
+)
+from api.views import merchant_view
+from ledger.client import ProvenanceClient
+from ledger.errors import AccountNotVetted
+from ledger.types import AccountStatus, Role, TxResult
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/merchants", tags=["merchants"], route_class=GuardedRoute)
+
+AddressPath = Annotated[AddressStr, Path(description="The account's address.")]
+_WRITE_ERRORS = {**errors(401, 403, 404, 409, 502), **ACCEPTED}
+
+
+def _written(reader: ProvenanceClient, address: str, tx: TxResult) -> MerchantWriteView:
+    return MerchantWriteView(
+        address=address,
+        tx_hash=tx.tx_hash,
+        block_number=tx.block_number,
+        gas_used=tx.gas_used,
+        merchant=merchant_view(reader.account_record(address)),
+    )
+
+
+@router.post("", status_code=201, response_model=MerchantWriteView, responses=_WRITE_ERRORS)
+def vet_merchant(
+    body: MerchantCreate,
+    operator: AdminOperator,
+    client: ClientDep,
+    reader: ReaderDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """Vet an account (default role: merchant), or re-vet a suspended or revoked one. Only the
+    hash of ``credentials`` goes on chain."""
+    roles = reduce(lambda acc, r: acc | to_ledger(Role, r), body.roles, Role(0))
+
+    def operation() -> MerchantWriteView:
+        tx = client.vet(
+            account=body.address,
+            roles=roles,
+            credentials=body.credentials,
+            name=body.name,
+            reason=body.reason,
+        )
+        return _written(reader, body.address, tx)
+
+    return writer.run(scope=operator.id, body=body, operation=operation, status_code=201)
+
+
+@router.post("/{address}/suspend", response_model=MerchantWriteView, responses=_WRITE_ERRORS)
+def suspend_merchant(
+    address: AddressPath,
+    body: MerchantStatusChange,
+    operator: AdminOperator,
+    client: ClientDep,
+    reader: ReaderDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """Bar an active account at once, for every role it holds."""
+    return writer.run(
+        scope=operator.id,
+        body=body,
+        operation=lambda: _written(
+            reader, address, client.suspend(account=address, reason=body.reason)
+        ),
+    )
+
+
+@router.post("/{address}/reinstate", response_model=MerchantWriteView, responses=_WRITE_ERRORS)
+def reinstate_merchant(
+    address: AddressPath,
+    body: MerchantStatusChange,
+    operator: AdminOperator,
+    client: ClientDep,
+    reader: ReaderDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """Let a suspended account act again."""
+    return writer.run(
+        scope=operator.id,
+        body=body,
+        operation=lambda: _written(
+            reader, address, client.reinstate(account=address, reason=body.reason)
+        ),
+    )
+
+
+@router.post("/{address}/revoke", response_model=MerchantWriteView, responses=_WRITE_ERRORS)
+def revoke_merchant(
+    address: AddressPath,
+    body: MerchantStatusChange,
+    operator: AdminOperator,
+    client: ClientDep,
+    reader: ReaderDep,
+    writer: WriterDep,
+) -> JSONResponse:
+    """Bar an account for good; only re-vetting with new credentials undoes it."""
+    return writer.run(
+        scope=operator.id,
+        body=body,
+        operation=lambda: _written(
+            reader, address, client.revoke(account=address, reason=body.reason)
+        ),
+    )
+
+
+@router.get("/{address}", response_model=MerchantView, responses=errors(404))
+def get_merchant(address: AddressPath, reader: ReaderDep) -> MerchantView:
+    """An account's public vetting record (404 if it was never vetted)."""
+    account = reader.account_record(address)
+    if account.status is AccountStatus.NONE:
+        raise AccountNotVetted("AccountNotVetted", {"account": account.address})
+    return merchant_view(account)

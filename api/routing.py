@@ -1,0 +1,49 @@
+"""A route class whose JSON parsing cannot be crashed by deeply nested input.
+
+Why this exists: web3 imports py_ecc, which raises Python's recursion limit to 100000 for the
+whole process. The stdlib JSON parser honours that limit, so a body of 100k nested brackets
+overflows the C stack and kills the process instead of raising ``RecursionError``. The body is
+therefore checked first with pydantic-core's parser, which has a fixed nesting limit of its own;
+too deep a document is reported like any malformed JSON (400 ``malformed_json``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pydantic_core
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+__all__ = ["MAX_BODY_BYTES", "GuardedRequest", "GuardedRoute"]
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""Large enough for a 1000-item batch with generous metadata."""
+
+
+class GuardedRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                pydantic_core.from_json(body)
+            except ValueError as exc:
+                if "recursion limit" in str(exc):
+                    raise json.JSONDecodeError(
+                        "the document is nested too deeply", body.decode(errors="replace"), 0
+                    ) from None
+                # Any other problem: let the stdlib parser report it in its usual words.
+            self._json = json.loads(body)
+        return self._json
+
+
+class GuardedRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            return await handler(GuardedRequest(request.scope, request.receive))
+
+        return guarded

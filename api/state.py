@@ -1,0 +1,184 @@
+"""What the gateway holds while it runs: the chain connection, the stores, and one client (so
+one `TransactionSender`, so one nonce counter) per signing account.
+
+Opened by the app's lifespan (`Gateway.open`) and closed when the app stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils import to_checksum_address
+
+from api.settings import Settings
+from ledger.chain import Connection, connect, dev_accounts
+from ledger.client import ProvenanceClient
+from ledger.config import deployment_path, resolve_signer
+from ledger.deploy import Deployment, load_or_deploy
+from ledger.errors import ConfigurationError, LedgerError
+from ledger.faucet import Faucet
+from ledger.idempotency import IdempotencyStore
+from ledger.keys import (
+    ADMIN_KEY_FILE,
+    AccountKeystore,
+    Keyring,
+    KeyStore,
+    read_or_create_secret,
+)
+from ledger.localdb import LocalDatabase
+from ledger.relay import Relayer
+from ledger.submissions import SubmissionLog, install_send_observer
+
+__all__ = ["Gateway"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    connection: Connection
+    deployment: Deployment
+    admin: LocalAccount
+    db: LocalDatabase
+    keys: KeyStore
+    keyring: Keyring
+    idempotency: IdempotencyStore
+    submissions: SubmissionLog
+    reader: ProvenanceClient
+    relayer: Relayer
+    faucet: Faucet | None
+    executor: ThreadPoolExecutor
+    _clients: dict[ChecksumAddress, ProvenanceClient] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Gateway:
+        data_dir = settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        connection = connect(target=settings.chain, data_dir=data_dir)
+        try:
+            return cls._open(settings, data_dir, connection)
+        except BaseException:
+            connection.close()
+            raise
+
+    @classmethod
+    def _open(cls, settings: Settings, data_dir: Path, connection: Connection) -> Gateway:
+        w3 = connection.w3
+        install_send_observer(w3)
+        signer = resolve_signer(w3=w3)
+        if signer is None:
+            raise ConfigurationError(
+                "no signing key for the platform admin: set PROVENANCE_KEY_FILE or "
+                "PROVENANCE_PRIVATE_KEY"
+            )
+        admin = signer.account
+        chain_id = int(w3.eth.chain_id)
+        deployment, fresh = load_or_deploy(
+            w3=w3,
+            path=deployment_path(data_dir=data_dir, chain_id=chain_id),
+            admin=admin,
+            base_uri=f"{settings.base_url}/items/",
+        )
+        log.info(
+            "%s ItemPassport at %s on chain %d",
+            "deployed" if fresh else "using",
+            deployment.passport,
+            chain_id,
+        )
+        reader = ProvenanceClient(w3=w3, deployment=deployment)
+        if not reader.is_admin(admin.address):
+            raise ConfigurationError(
+                f"the signing key ({signer.source}, {admin.address}) is not the admin of the "
+                f"passport contract {deployment.passport}"
+            )
+        try:
+            devs = dev_accounts(w3)
+        except ConfigurationError:
+            devs = []  # a public chain: no dev accounts, no faucet
+        # The last dev account pays for gas top-ups; it is never bound to a key, so the
+        # faucet's sender is the only one sending from it.
+        faucet_account = devs[-1] if len(devs) > 1 and devs[-1].address != admin.address else None
+        signers = [admin, *(a for a in devs if a is not faucet_account)]
+        keystore = AccountKeystore.open(data_dir, work_factor=settings.keystore_work_factor)
+        keyring = Keyring(
+            keystore=keystore,
+            accounts=signers,
+            reserved=[faucet_account.address] if faucet_account else [],
+        )
+        db = LocalDatabase.open(data_dir)
+        keys = KeyStore(db)
+        idempotency = IdempotencyStore(db)
+        released = idempotency.release_unfinished()
+        if released:
+            log.info("released %d unfinished idempotent requests", released)
+        secret = (
+            settings.admin_api_key.get_secret_value()
+            if settings.admin_api_key is not None
+            else read_or_create_secret(data_dir / ADMIN_KEY_FILE, prefix="plk_")
+        )
+        keys.ensure_bootstrap_admin(secret=secret, address=admin.address)
+        if settings.admin_api_key is None:
+            log.info("admin API key: see %s", (data_dir / ADMIN_KEY_FILE).resolve())
+        admin_client = ProvenanceClient(w3=w3, deployment=deployment, account=admin)
+        return cls(
+            settings=settings,
+            connection=connection,
+            deployment=deployment,
+            admin=admin,
+            db=db,
+            keys=keys,
+            keyring=keyring,
+            idempotency=idempotency,
+            submissions=SubmissionLog(db),
+            reader=reader,
+            relayer=Relayer(w3=w3, decoder=reader.decoder, targets=[deployment.passport]),
+            faucet=(
+                Faucet(w3=w3, account=faucet_account, amount=settings.faucet_wei)
+                if faucet_account is not None
+                else None
+            ),
+            executor=ThreadPoolExecutor(
+                max_workers=settings.send_workers, thread_name_prefix="provenance-send"
+            ),
+            _clients={admin.address: admin_client},
+        )
+
+    @property
+    def local_chain(self) -> bool:
+        return self.faucet is not None
+
+    def client_for(self, address: str) -> ProvenanceClient:
+        """The one client signing as ``address`` (created on first use)."""
+        checksum = to_checksum_address(address)
+        with self._lock:
+            client = self._clients.get(checksum)
+            if client is not None:
+                return client
+        account = self.keyring.get(checksum)  # may decrypt a keystore: outside the lock
+        if account is None:
+            raise ConfigurationError(f"the gateway holds no signing key for {checksum}")
+        with self._lock:
+            client = self._clients.get(checksum)
+            if client is None:
+                client = ProvenanceClient(
+                    w3=self.connection.w3, deployment=self.deployment, account=account
+                )
+                self._clients[checksum] = client
+            return client
+
+    def close(self) -> None:
+        # Writes sent with ?wait=false finish (and are logged) before the node goes away.
+        self.executor.shutdown(wait=True)
+        try:
+            self.connection.close()
+        except LedgerError as exc:
+            log.warning("closing the chain connection: %s", exc)
+        self.db.close()
