@@ -3,9 +3,12 @@ pragma solidity ^0.8.28;
 
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ERC721} from "solady/src/tokens/ERC721.sol";
 import {LibString} from "solady/src/utils/LibString.sol";
 
+import {IERC4494} from "./interfaces/IERC4494.sol";
 import {IItemPassport} from "./interfaces/IItemPassport.sol";
 import {VettingRegistry} from "./VettingRegistry.sol";
 import {PackedItem} from "./libraries/PackedItem.sol";
@@ -24,22 +27,37 @@ import {
 /// Built on Solady's ERC721 because its ownership slot carries 96 spare bits: the item's status, registrant
 /// and permit nonce ride there, so registering an item costs one new storage slot and a transfer touches no
 /// extra cold one (see `PackedItem`).
-contract ItemPassport is IItemPassport, VettingRegistry, ERC721 {
+/// The resale market named by the admin holds items in escrow through the packed `locked` bit.
+contract ItemPassport is IItemPassport, VettingRegistry, ERC721, EIP712 {
     using PackedItem for uint96;
 
     uint8 private constant _REGISTRANT_ROLES = uint8(1 << uint8(Role.Merchant)) | uint8(1 << uint8(Role.Brand));
     uint8 private constant _BRAND_ROLE = uint8(1 << uint8(Role.Brand));
     uint8 private constant _AUTHENTICATOR_ROLE = uint8(1 << uint8(Role.Authenticator));
 
+    bytes32 private constant _PERMIT_TYPEHASH =
+        keccak256("Permit(address spender,uint256 tokenId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant _TRANSFER_TYPEHASH = keccak256(
+        "Transfer(address from,address to,bytes32 itemId,bytes32 saleRef,uint256 nonce,uint256 deadline)"
+    );
+
     string private _baseTokenURI;
+    address private _market;
 
     /// @param initialAdmin The platform admin.
     /// @param adminTransferDelay Seconds a pending admin hand-over must wait before it can be accepted.
     /// @param baseTokenURI Prefix of `tokenURI`; the gateway's item URL.
     constructor(address initialAdmin, uint48 adminTransferDelay, string memory baseTokenURI)
         VettingRegistry(initialAdmin, adminTransferDelay)
+        EIP712("Provenance Item Passport", "1")
     {
         _baseTokenURI = baseTokenURI;
+    }
+
+    /// @dev Only the market named by the admin.
+    modifier onlyMarket() {
+        if (msg.sender != _market) revert NotMarket(msg.sender);
+        _;
     }
 
     // ---------------------------------------------------------------- registration
@@ -148,7 +166,10 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721 {
     function retire(bytes32 itemId, RetirementKind kind, bytes32 evidenceHash) external {
         if (evidenceHash == bytes32(0)) revert MissingHash(itemId);
         uint96 state = _loadLiveItem(itemId);
-        _isOwnerOrAdmin(itemId);
+        bool byAdmin = _isOwnerOrAdmin(itemId);
+        // Retiring ends a flag too, so an admin-raised one binds here as in `clearFlag`: otherwise the owner
+        // could retire a stolen item out of its flag and free it for a successor passport.
+        if (state.flaggedByAdmin() && !byAdmin) revert FlagHeldByAdmin(itemId);
         if (state.locked()) revert ItemIsLocked(itemId);
         _writeItem(itemId, state.withStatus(ItemStatus.Retired).withFlaggedByAdmin(false));
         emit ItemRetired(itemId, msg.sender, kind, evidenceHash);
@@ -162,6 +183,32 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721 {
         emit SaleRecorded(itemId, from, to, saleRef);
     }
 
+    /// @inheritdoc IItemPassport
+    function transferBySig(
+        address from,
+        address to,
+        bytes32 itemId,
+        bytes32 saleRef,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        // A deadline is a block time by definition; a few seconds of validator skew cannot matter.
+        // slither-disable-next-line timestamp
+        if (block.timestamp > deadline) revert SignatureExpired(deadline);
+        uint96 state = _loadItem(itemId);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(_TRANSFER_TYPEHASH, from, to, itemId, saleRef, state.transferNonce(), deadline))
+        );
+        if (!SignatureChecker.isValidSignatureNowCalldata(from, digest, signature)) {
+            revert InvalidSignature(itemId, from);
+        }
+        // The transfer hook moves the nonce on, which is what makes the signature single-use. `by` is zero
+        // because the authority is the signature; the hook still refuses frozen items and a `from` that is not
+        // the owner is refused by the transfer itself.
+        _transfer(address(0), from, to, uint256(itemId));
+        emit SaleRecorded(itemId, from, to, saleRef);
+    }
+
     /// @dev Every transfer (plain, safe, or with a sale reference) passes here: frozen items stay put, and the
     /// permit nonce moves on so a signature made for the previous owner dies with the transfer.
     function _beforeTokenTransfer(address from, address, uint256 tokenId) internal override {
@@ -172,7 +219,85 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721 {
         _writeItem(itemId, state.withNextTransferNonce());
     }
 
+    // ---------------------------------------------------------------- ERC-4494 permits
+
+    /// @inheritdoc IERC4494
+    /// @dev The permit uses up the item's nonce (as Uniswap v3 positions do), so it works once: otherwise
+    /// anyone could replay it to restore an approval the owner has since revoked. The nonce is also the one
+    /// the resale market snapshots, so a permit voids the item's open listings, which the owner re-lists.
+    function permit(address spender, uint256 tokenId, uint256 deadline, bytes calldata sig) external {
+        // A deadline is a block time by definition; a few seconds of validator skew cannot matter.
+        // slither-disable-next-line timestamp
+        if (block.timestamp > deadline) revert SignatureExpired(deadline);
+        bytes32 itemId = bytes32(tokenId);
+        uint96 state = _loadLiveItem(itemId);
+        address owner = _ownerOf(tokenId);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(_PERMIT_TYPEHASH, spender, tokenId, state.transferNonce(), deadline))
+        );
+        if (!SignatureChecker.isValidSignatureNowCalldata(owner, digest, sig)) revert InvalidSignature(itemId, owner);
+        _writeItem(itemId, state.withNextTransferNonce());
+        _approve(spender, tokenId);
+    }
+
+    /// @inheritdoc IERC4494
+    function nonces(uint256 tokenId) external view returns (uint256) {
+        return _loadItem(bytes32(tokenId)).transferNonce();
+    }
+
+    /// @inheritdoc IERC4494
+    // The name is fixed by ERC-4494 (and EIP-2612 before it).
+    // slither-disable-next-line naming-convention
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ---------------------------------------------------------------- resale market hooks
+
+    /// @inheritdoc IItemPassport
+    function lock(bytes32 itemId) external onlyMarket {
+        uint96 state = _loadItem(itemId);
+        _requireMovable(itemId, state);
+        _writeItem(itemId, state.withLocked(true));
+        emit ItemLocked(itemId, msg.sender);
+    }
+
+    /// @inheritdoc IItemPassport
+    function unlock(bytes32 itemId) external onlyMarket {
+        _writeItem(itemId, _loadLockedItem(itemId).withLocked(false));
+        emit ItemUnlocked(itemId, msg.sender);
+    }
+
+    /// @inheritdoc IItemPassport
+    function marketTransfer(address from, address to, bytes32 itemId, bytes32 saleRef) external onlyMarket {
+        // Unlock first so that the one transfer path (and its hook: status check, nonce) applies unchanged.
+        _writeItem(itemId, _loadLockedItem(itemId).withLocked(false));
+        emit ItemUnlocked(itemId, msg.sender);
+        // Not a safe transfer: no call into the buyer while the market settles.
+        _transfer(address(0), from, to, uint256(itemId));
+        emit SaleRecorded(itemId, from, to, saleRef);
+    }
+
+    /// @inheritdoc IItemPassport
+    function recordRuling(bytes32 itemId, Verdict verdict, bytes32 evidenceHash) external onlyMarket {
+        if (verdict == Verdict.None) revert MissingVerdict(itemId);
+        if (evidenceHash == bytes32(0)) revert MissingHash(itemId);
+        uint96 state = _loadLiveItem(itemId);
+        _writeItem(itemId, state.withLastVerdict(verdict));
+        emit ItemAuthenticated(itemId, msg.sender, verdict, ConditionGrade.Ungraded, evidenceHash);
+    }
+
     // ---------------------------------------------------------------- admin
+
+    /// @inheritdoc IItemPassport
+    function setMarket(address newMarket) external {
+        if (!_isAdmin(msg.sender)) revert NotAdmin(msg.sender);
+        address previous = _market;
+        // The zero address is allowed on purpose: it switches the market hooks off.
+        // slither-disable-next-line missing-zero-check
+        _market = newMarket;
+        emit MarketChanged(previous, newMarket, msg.sender);
+    }
 
     /// @inheritdoc IItemPassport
     function setBaseURI(string calldata baseURI) external {
@@ -182,6 +307,11 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721 {
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IItemPassport
+    function market() external view returns (address) {
+        return _market;
+    }
 
     /// @inheritdoc IItemPassport
     function itemOf(bytes32 itemId) external view returns (Item memory item) {
@@ -208,14 +338,15 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721 {
         }
     }
 
-    /// @dev Both parents implement ERC-165; the passport answers for either.
+    /// @dev Both parents implement ERC-165; the passport answers for either, and for ERC-4494 permits.
     function supportsInterface(bytes4 interfaceId)
         public
         view
         override(AccessControlDefaultAdminRules, ERC721)
         returns (bool)
     {
-        return ERC721.supportsInterface(interfaceId) || AccessControlDefaultAdminRules.supportsInterface(interfaceId);
+        return ERC721.supportsInterface(interfaceId) || interfaceId == type(IERC4494).interfaceId
+            || AccessControlDefaultAdminRules.supportsInterface(interfaceId);
     }
 
     function name() public pure override returns (string memory) {
@@ -269,6 +400,11 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721 {
     function _loadLiveItem(bytes32 itemId) private view returns (uint96 state) {
         state = _loadItem(itemId);
         if (state.status() == ItemStatus.Retired) revert ItemIsRetired(itemId);
+    }
+
+    function _loadLockedItem(bytes32 itemId) private view returns (uint96 state) {
+        state = _loadItem(itemId);
+        if (!state.locked()) revert ItemNotLocked(itemId);
     }
 
     function _requireMovable(bytes32 itemId, uint96 state) private pure {

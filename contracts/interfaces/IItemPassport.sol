@@ -4,13 +4,18 @@ pragma solidity ^0.8.28;
 import {
     ConditionGrade, Item, ItemStatus, RetirementKind, ServiceKind, Verdict
 } from "../types/ProvenanceTypes.sol";
+import {IERC4494} from "./IERC4494.sol";
 
 /// @title Item passports
 /// @notice One ERC-721 token per physical item. The token id is the item id:
 /// `keccak256(abi.encode(normalisedBrand, normalisedSerial))`, computed off chain from the label, so serial
 /// numbers never appear on chain in clear. Storage holds only what the contract enforces (owner, status,
 /// registrant, flags); every fact about the item is an event, so its whole history can be rebuilt from logs.
-interface IItemPassport {
+///
+/// Signatures (ERC-4494 `permit`, `transferBySig`) are EIP-712 under the domain
+/// `{name: "Provenance Item Passport", version: "1", chainId, verifyingContract: this}` and use the item's
+/// own nonce (`nonces(tokenId)`), which moves on every transfer and every permit.
+interface IItemPassport is IERC4494 {
     /// @notice An item received its passport.
     /// @param itemId The item id (also the ERC-721 token id).
     /// @param registrant The vetted merchant or brand that registered it.
@@ -57,6 +62,16 @@ interface IItemPassport {
     /// @notice The admin changed the base of `tokenURI`.
     event BaseURIChanged(string baseURI, address indexed by);
 
+    /// @notice The admin named the resale market: the one contract that may lock, unlock and move items in
+    /// escrow and record dispute rulings. The zero address means no market.
+    event MarketChanged(address indexed previousMarket, address indexed market, address indexed by);
+
+    /// @notice The resale market took the item into escrow: no one else can move, flag or retire it now.
+    event ItemLocked(bytes32 indexed itemId, address indexed market);
+
+    /// @notice The resale market released the item from escrow (sale refunded, cancelled or settled).
+    event ItemUnlocked(bytes32 indexed itemId, address indexed market);
+
     /// @notice The item id is already taken: the same physical item cannot be registered twice.
     error ItemAlreadyRegistered(bytes32 itemId);
     /// @notice No passport exists for this item id.
@@ -93,6 +108,15 @@ interface IItemPassport {
     error BatchLengthMismatch(uint256 itemIds, uint256 metadataHashes, uint256 uris);
     /// @notice A successor can only follow a retired item.
     error PredecessorNotRetired(bytes32 predecessorId);
+    /// @notice Only the resale market may do this.
+    error NotMarket(address caller);
+    /// @notice The item is not held by the resale market.
+    error ItemNotLocked(bytes32 itemId);
+    /// @notice The signed permit or transfer expired at `deadline`.
+    error SignatureExpired(uint256 deadline);
+    /// @notice The signature is not `signer`'s for this item, nonce, chain and contract (or is malformed,
+    /// or a high-s twin).
+    error InvalidSignature(bytes32 itemId, address signer);
 
     /// @notice Registers one item. Caller: an active merchant or brand (brand registrations are certified).
     /// @param itemId The item id computed from the label.
@@ -144,8 +168,53 @@ interface IItemPassport {
     /// Caller: the owner or an approved operator.
     function transferWithReference(address from, address to, bytes32 itemId, bytes32 saleRef) external;
 
+    /// @notice Moves the item on the strength of its owner's EIP-712 signature; anyone may submit it (a
+    /// relayer pays the gas). Signed type:
+    /// `Transfer(address from,address to,bytes32 itemId,bytes32 saleRef,uint256 nonce,uint256 deadline)`.
+    /// @dev The nonce is the item's own (`nonces(uint256(itemId))`), not a per-owner counter: it moves on
+    /// every transfer, so a signature can be used once, dies when the item moves by any other means, and
+    /// stays dead if the item ever comes back to the signer. Costs no extra storage. To cancel a signature
+    /// before its deadline, the owner transfers the item to themselves (or uses a permit).
+    /// @param from The owner who signed.
+    /// @param to The new owner.
+    /// @param itemId The item.
+    /// @param saleRef Hash of the off-chain order, as in `transferWithReference`.
+    /// @param deadline Last timestamp (inclusive) at which the signature may be used.
+    /// @param signature `from`'s 65-byte ECDSA signature, or an ERC-1271 signature when `from` is a contract.
+    function transferBySig(
+        address from,
+        address to,
+        bytes32 itemId,
+        bytes32 saleRef,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
     /// @notice Sets the prefix of `tokenURI` (the item id in 0x-hex is appended). Admin only.
     function setBaseURI(string calldata baseURI) external;
+
+    /// @notice Names the resale market (zero: none). Admin only.
+    /// @dev Sales the previous market holds in escrow can only settle while it is the market; switch
+    /// when it holds none.
+    function setMarket(address newMarket) external;
+
+    /// @notice Takes an active, unlocked item into escrow. Market only.
+    function lock(bytes32 itemId) external;
+
+    /// @notice Releases an item from escrow; it stays with its owner. Market only.
+    function unlock(bytes32 itemId) external;
+
+    /// @notice Settles an escrowed sale: releases the lock and moves the item from `from` (the owner) to `to`,
+    /// recording `saleRef` like `transferWithReference`. Market only.
+    function marketTransfer(address from, address to, bytes32 itemId, bytes32 saleRef) external;
+
+    /// @notice Records a dispute ruling's finding about the item (a counterfeit ruling makes the item's last
+    /// verdict `Counterfeit`), emitted as `ItemAuthenticated` by the market. Market only.
+    /// @param evidenceHash Hash of the ruling's reasons; the market's `DisputeRuled` event names the arbiter.
+    function recordRuling(bytes32 itemId, Verdict verdict, bytes32 evidenceHash) external;
+
+    /// @notice The resale market, or the zero address.
+    function market() external view returns (address);
 
     /// @notice The current state of an item. Reverts with `ItemNotRegistered` for unknown ids.
     function itemOf(bytes32 itemId) external view returns (Item memory);
