@@ -11,6 +11,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 PY_STAMP := $(VENV)/.installed.stamp
+# slither-analyzer pins web3<8, so it gets a venv of its own instead of a conflict in ours.
+SLITHER_VENV := .venv-slither
+SLITHER_STAMP := $(SLITHER_VENV)/.installed.stamp
 NPM_STAMP := node_modules/.installed.stamp
 
 # Only the directories that exist: api/ and scripts/ arrive later, and the tools fail on
@@ -19,7 +22,7 @@ LINT_DIRS := $(wildcard ledger api scripts tests)
 TYPED_DIRS := $(wildcard ledger api)
 PYTEST_ARGS ?=
 
-.PHONY: install compile check-artifacts lint test run lock clean
+.PHONY: install compile check-artifacts lint slither test run lock clean
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -37,6 +40,16 @@ $(NPM_STAMP): package-lock.json package.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+$(SLITHER_STAMP): requirements-slither.lock
+	$(PYTHON3) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/python -m pip --disable-pip-version-check install -r requirements-slither.lock
+	touch $@
+
+# Static analysis of contracts/ (settings in slither.config.json: the solc-js shim, remappings,
+# and test/reference contracts filtered out). Medium and high findings fail the build.
+slither: $(SLITHER_STAMP) $(NPM_STAMP)
+	$(SLITHER_VENV)/bin/slither contracts --fail-medium
+
 compile: install
 	$(PY) -m ledger.compiler
 
@@ -47,7 +60,7 @@ lint: install
 	$(PY) -m ruff check $(LINT_DIRS)
 	$(PY) -m mypy $(TYPED_DIRS)
 
-test: install lint
+test: install lint slither
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS) tests
 
 run: install
@@ -60,6 +73,6 @@ lock: $(PY)
 	  $(PY) -m pip freeze --exclude-editable; } > requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules build dist test-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SLITHER_VENV) node_modules build dist test-output .pytest_cache .mypy_cache .ruff_cache
 	find . -path ./.git -prune -o -type d \( -name __pycache__ -o -name '*.egg-info' \) \
 		-prune -exec rm -rf {} +
