@@ -14,6 +14,10 @@ PY_STAMP := $(VENV)/.installed.stamp
 # slither-analyzer pins web3<8, so it gets a venv of its own instead of a conflict in ours.
 SLITHER_VENV := .venv-slither
 SLITHER_STAMP := $(SLITHER_VENV)/.installed.stamp
+# Headless Chromium for tests/browser comes from Debian (Playwright's own browser download is
+# never used). The binary is its own stamp: when it exists, nothing is installed.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 NPM_STAMP := node_modules/.installed.stamp
 
 # Only the directories that exist: api/ and scripts/ arrive later, and the tools fail on
@@ -50,6 +54,10 @@ $(SLITHER_STAMP): requirements-slither.lock
 slither: $(SLITHER_STAMP) $(NPM_STAMP)
 	$(SLITHER_VENV)/bin/slither contracts --fail-medium
 
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+
 compile: install
 	$(PY) -m ledger.compiler
 
@@ -60,7 +68,7 @@ lint: install
 	$(PY) -m ruff check $(LINT_DIRS)
 	$(PY) -m mypy $(TYPED_DIRS)
 
-test: install lint slither
+test: install lint slither $(CHROMIUM)
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS) tests
 
 run: install

@@ -188,15 +188,50 @@ _HTTP_CODES: Mapping[int, str] = {
 }
 
 
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document declares for the request's path.
+
+    Starlette answers 405 with the ``Allow`` header of the one route that matched, but
+    ``GET /keys`` and ``POST /keys`` are two routes, so the header must come from the document;
+    a literal path (``/items/batch``) wins over a template (``/items/{item_id}``).
+    """
+    app = request.app
+    document: dict[str, Any] = app.openapi() if isinstance(app, FastAPI) else {}
+    segments = request.url.path.rstrip("/").split("/")
+    best: tuple[int, list[str]] | None = None
+    for template, operations in document.get("paths", {}).items():
+        parts = template.rstrip("/").split("/")
+        if len(parts) != len(segments):
+            continue
+        params = 0
+        for part, segment in zip(parts, segments, strict=True):
+            if part.startswith("{") and part.endswith("}"):
+                params += 1
+            elif part != segment:
+                break
+        else:
+            methods = sorted(m.upper() for m in operations if m in _HTTP_METHODS)
+            if best is None or params < best[0]:
+                best = (params, methods)
+    return best[1] if best is not None else []
+
+
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
     message = str(exc.detail) if exc.detail else code.replace("_", " ")
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and message == "Not Found":
         message = f"no such endpoint: {request.method} {request.url.path}"
-    return JSONResponse(
-        error_content(code, message), status_code=exc.status_code, headers=exc.headers
-    )
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+            message = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
+    return JSONResponse(error_content(code, message), status_code=exc.status_code, headers=headers)
 
 
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:

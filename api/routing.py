@@ -1,10 +1,14 @@
-"""A route class whose JSON parsing cannot be crashed by deeply nested input.
+"""A route class whose JSON parsing cannot be crashed by deeply nested input, and which refuses
+query parameters the route does not declare.
 
 Why this exists: web3 imports py_ecc, which raises Python's recursion limit to 100000 for the
 whole process. The stdlib JSON parser honours that limit, so a body of 100k nested brackets
 overflows the C stack and kills the process instead of raising ``RecursionError``. The body is
 therefore checked first with pydantic-core's parser, which has a fixed nesting limit of its own;
 too deep a document is reported like any malformed JSON (400 ``malformed_json``).
+
+Unknown query parameters are refused (422 ``unknown_field``) for the reason unknown body fields
+are: a misspelt ``?wiat=false`` must not silently wait for the transaction to be mined.
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ from typing import Any
 
 import pydantic_core
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+
+from api.errors import error_content
 
 __all__ = ["MAX_BODY_BYTES", "GuardedRequest", "GuardedRoute"]
 
@@ -39,11 +47,29 @@ class GuardedRequest(Request):
         return self._json
 
 
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route reads, its dependencies' included (``?wait``)."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
+
+
 class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        declared = _query_names(self.dependant)
 
         async def guarded(request: Request) -> Response:
+            unknown = sorted(set(request.query_params) - declared)
+            if unknown:
+                names = ", ".join(repr(name) for name in unknown)
+                return JSONResponse(
+                    error_content(
+                        "unknown_field", f"unknown query parameter {names}", field=unknown[0]
+                    ),
+                    status_code=422,
+                )
             return await handler(GuardedRequest(request.scope, request.receive))
 
         return guarded

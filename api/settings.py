@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None,
         description="Base URL clients reach the gateway at (token URIs point at "
-        "<public_url>/items/); default http://<host>:<port>.",
+        "<public_url>/items/, QR codes at <public_url>/verify/<item id>); default "
+        "http://<host>:<port> (QR codes: the requesting client's base URL).",
     )
     faucet_wei: int = Field(
         default=10**18, gt=0, description="Gas money given to new accounts on local chains."

@@ -17,16 +17,16 @@ from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 
 from api.settings import Settings
-from ledger.chain import Connection, connect, dev_accounts
+from ledger.chain import Connection, connect
 from ledger.client import ProvenanceClient
-from ledger.config import deployment_path, resolve_signer
+from ledger.config import Signer, deployment_path, resolve_signer
 from ledger.deploy import Deployment, load_or_deploy
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.faucet import Faucet
 from ledger.idempotency import IdempotencyStore
 from ledger.keys import (
     ADMIN_KEY_FILE,
-    AccountKeystore,
+    KeyManager,
     Keyring,
     KeyStore,
     read_or_create_secret,
@@ -47,33 +47,48 @@ class Gateway:
     deployment: Deployment
     admin: LocalAccount
     db: LocalDatabase
-    keys: KeyStore
-    keyring: Keyring
+    key_manager: KeyManager
     idempotency: IdempotencyStore
     submissions: SubmissionLog
     reader: ProvenanceClient
     relayer: Relayer
-    faucet: Faucet | None
     executor: ThreadPoolExecutor
     _clients: dict[ChecksumAddress, ProvenanceClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _owns_connection: bool = True
 
     @classmethod
-    def open(cls, settings: Settings) -> Gateway:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        connection: Connection | None = None,
+        signer: Signer | None = None,
+    ) -> Gateway:
+        """Connect (or use ``connection``, which then stays open on `close`), deploy once, open
+        the stores. ``signer`` is the platform admin; default: as `ledger.config` chooses it."""
         data_dir = settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        connection = connect(target=settings.chain, data_dir=data_dir)
+        owned = connection is None
+        chain = connect(target=settings.chain, data_dir=data_dir) if owned else connection
+        assert chain is not None
         try:
-            return cls._open(settings, data_dir, connection)
+            gateway = cls._open(settings, data_dir, chain, signer)
         except BaseException:
-            connection.close()
+            if owned:
+                chain.close()
             raise
+        gateway._owns_connection = owned
+        return gateway
 
     @classmethod
-    def _open(cls, settings: Settings, data_dir: Path, connection: Connection) -> Gateway:
+    def _open(
+        cls, settings: Settings, data_dir: Path, connection: Connection, signer: Signer | None
+    ) -> Gateway:
         w3 = connection.w3
         install_send_observer(w3)
-        signer = resolve_signer(w3=w3)
+        if signer is None:
+            signer = resolve_signer(w3=w3)
         if signer is None:
             raise ConfigurationError(
                 "no signing key for the platform admin: set PROVENANCE_KEY_FILE or "
@@ -99,22 +114,33 @@ class Gateway:
                 f"the signing key ({signer.source}, {admin.address}) is not the admin of the "
                 f"passport contract {deployment.passport}"
             )
-        try:
-            devs = dev_accounts(w3)
-        except ConfigurationError:
-            devs = []  # a public chain: no dev accounts, no faucet
-        # The last dev account pays for gas top-ups; it is never bound to a key, so the
-        # faucet's sender is the only one sending from it.
-        faucet_account = devs[-1] if len(devs) > 1 and devs[-1].address != admin.address else None
-        signers = [admin, *(a for a in devs if a is not faucet_account)]
-        keystore = AccountKeystore.open(data_dir, work_factor=settings.keystore_work_factor)
-        keyring = Keyring(
-            keystore=keystore,
-            accounts=signers,
-            reserved=[faucet_account.address] if faucet_account else [],
-        )
         db = LocalDatabase.open(data_dir)
-        keys = KeyStore(db)
+        try:
+            return cls._open_stores(settings, data_dir, connection, admin, deployment, reader, db)
+        except BaseException:
+            db.close()
+            raise
+
+    @classmethod
+    def _open_stores(
+        cls,
+        settings: Settings,
+        data_dir: Path,
+        connection: Connection,
+        admin: LocalAccount,
+        deployment: Deployment,
+        reader: ProvenanceClient,
+        db: LocalDatabase,
+    ) -> Gateway:
+        w3 = connection.w3
+        key_manager = KeyManager.open(
+            w3=w3,
+            data_dir=data_dir,
+            admin=admin,
+            db=db,
+            work_factor=settings.keystore_work_factor,
+            faucet_wei=settings.faucet_wei,
+        )
         idempotency = IdempotencyStore(db)
         released = idempotency.release_unfinished()
         if released:
@@ -124,7 +150,7 @@ class Gateway:
             if settings.admin_api_key is not None
             else read_or_create_secret(data_dir / ADMIN_KEY_FILE, prefix="plk_")
         )
-        keys.ensure_bootstrap_admin(secret=secret, address=admin.address)
+        key_manager.keys.ensure_bootstrap_admin(secret=secret, address=admin.address)
         if settings.admin_api_key is None:
             log.info("admin API key: see %s", (data_dir / ADMIN_KEY_FILE).resolve())
         admin_client = ProvenanceClient(w3=w3, deployment=deployment, account=admin)
@@ -134,22 +160,28 @@ class Gateway:
             deployment=deployment,
             admin=admin,
             db=db,
-            keys=keys,
-            keyring=keyring,
+            key_manager=key_manager,
             idempotency=idempotency,
             submissions=SubmissionLog(db),
             reader=reader,
             relayer=Relayer(w3=w3, decoder=reader.decoder, targets=[deployment.passport]),
-            faucet=(
-                Faucet(w3=w3, account=faucet_account, amount=settings.faucet_wei)
-                if faucet_account is not None
-                else None
-            ),
             executor=ThreadPoolExecutor(
                 max_workers=settings.send_workers, thread_name_prefix="provenance-send"
             ),
             _clients={admin.address: admin_client},
         )
+
+    @property
+    def keys(self) -> KeyStore:
+        return self.key_manager.keys
+
+    @property
+    def keyring(self) -> Keyring:
+        return self.key_manager.keyring
+
+    @property
+    def faucet(self) -> Faucet | None:
+        return self.key_manager.faucet
 
     @property
     def local_chain(self) -> bool:
@@ -177,8 +209,9 @@ class Gateway:
     def close(self) -> None:
         # Writes sent with ?wait=false finish (and are logged) before the node goes away.
         self.executor.shutdown(wait=True)
-        try:
-            self.connection.close()
-        except LedgerError as exc:
-            log.warning("closing the chain connection: %s", exc)
+        if self._owns_connection:  # a connection handed to `open` is its owner's to close
+            try:
+                self.connection.close()
+            except LedgerError as exc:
+                log.warning("closing the chain connection: %s", exc)
         self.db.close()

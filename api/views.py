@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from api.schemas.items import HistoryEventView, ItemView
 from api.schemas.merchants import MerchantView
+from api.schemas.trust import TrustReportView
 from ledger.history import HistoryEvent
+from ledger.trust import TrustReport
 from ledger.types import Account, Hash32, Item, Role
 
-__all__ = ["event_view", "hex32", "item_view", "merchant_view"]
+__all__ = ["event_view", "hex32", "item_view", "merchant_view", "trust_view"]
 
 
 def hex32(value: bytes) -> str:
@@ -54,3 +56,8 @@ def event_view(event: HistoryEvent) -> HistoryEventView:
         timestamp=event.timestamp,
         data=dict(event.data),
     )
+
+
+def trust_view(report: TrustReport) -> TrustReportView:
+    """The report's own JSON (`TrustReport.to_json`), checked against the documented shape."""
+    return TrustReportView.model_validate(report.to_json())

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     )
     from ledger.hashing import hash_bytes, hash_document, item_id
     from ledger.history import HistoryEvent
+    from ledger.market import MarketClient
     from ledger.types import (
         Account,
         AccountStatus,
@@ -67,6 +68,7 @@ __all__ = [
     "ItemId",
     "ItemStatus",
     "LedgerError",
+    "MarketClient",
     "NewItem",
     "ProvenanceClient",
     "Registration",
@@ -116,6 +118,7 @@ _SOURCES = {
     ),
     "ledger.hashing": ("hash_bytes", "hash_document", "item_id"),
     "ledger.history": ("HistoryEvent",),
+    "ledger.market": ("MarketClient",),
     "ledger.types": (
         "Account",
         "AccountStatus",

@@ -151,7 +151,15 @@ def _http_web3(url: str) -> Web3:
         raise ChainUnavailableError(
             f"no Ethereum JSON-RPC node answers at {url} (is the node running and the URL right?)"
         )
-    return Web3(HTTPProvider(url, request_kwargs={"timeout": _RPC_TIMEOUT_SECONDS}))
+    # web3's validation middleware asks for the chain id before every eth_call and
+    # eth_estimateGas; it cannot change under a URL, so it is the one answer cached.
+    provider = HTTPProvider(
+        url,
+        request_kwargs={"timeout": _RPC_TIMEOUT_SECONDS},
+        cache_allowed_requests=True,
+        cacheable_requests={RPCEndpoint("eth_chainId")},
+    )
+    return Web3(provider)
 
 
 def dev_accounts(w3: Web3) -> list[LocalAccount]:

@@ -24,13 +24,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -62,12 +66,14 @@ from ledger.config import (
 from ledger.deploy import (
     DEFAULT_BASE_URI,
     Deployment,
+    add_market,
     deploy,
     is_live,
     load_deployment,
     save_deployment,
 )
 from ledger.errors import ConfigurationError, InputError, LedgerError
+from ledger.faucet import DEFAULT_TOP_UP_WEI
 from ledger.hashing import hash_bytes, hash_document, item_id, parse_hash32
 from ledger.history import HistoryEvent
 from ledger.importer import (
@@ -77,19 +83,28 @@ from ledger.importer import (
     read_items,
     register_items,
 )
+from ledger.keys import KEYSTORE_DIR, ApiKey, KeyManager, KeyStore
+from ledger.market import MarketClient
 from ledger.node import AnvilError
 from ledger.types import (
     Account,
     ConditionGrade,
+    DisputeReason,
     Hash32,
     Item,
     ItemId,
     ItemStatus,
+    Listing,
     RetirementKind,
     Role,
+    Ruling,
+    Sale,
+    SaleState,
     ServiceKind,
     TxResult,
     Verdict,
+    VoidReason,
+    Wei,
 )
 
 __all__ = [
@@ -100,8 +115,10 @@ __all__ = [
     "history_table",
     "import_report_tables",
     "main",
+    "parse_duration",
     "parse_evidence",
     "parse_item_ref",
+    "parse_price",
     "parse_roles",
 ]
 
@@ -265,6 +282,10 @@ class _Session:
                 account=self.account() if signing else None,
             )
         return self._clients[signing]
+
+    def market(self, *, signing: bool = True) -> MarketClient:
+        """The resale market, signing as (and sharing the sender of) `client`."""
+        return MarketClient.from_client(self.client(signing=signing))
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -600,6 +621,11 @@ merchant_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(merchant_app, name="merchant")
+keys_app = typer.Typer(
+    help="API keys of the HTTP gateway (the same keys as POST/GET/DELETE /keys).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
 
 ItemArg = Annotated[str, typer.Argument(metavar="ITEM", help="Item id: 0x + 64 hex digits.")]
 OptionalItemArg = Annotated[
@@ -693,6 +719,12 @@ def deploy_command(
     if path.exists() and not force:
         recorded = load_deployment(path=path)
         if is_live(w3=session.w3, deployment=recorded):
+            if recorded.market is None:  # recorded before the resale market existed
+                recorded = add_market(w3=session.w3, deployment=recorded, admin=session.account())
+                save_deployment(deployment=recorded, path=path)
+                _out().print("[green]✓[/] Added the resale market to the recorded deployment")
+                _print_deployment(recorded, path=path)
+                return
             _out().print("[yellow]Already deployed on this chain[/] (use --force to deploy anew)")
             _print_deployment(recorded, path=path)
             return
@@ -704,12 +736,13 @@ def deploy_command(
         admin_transfer_delay=admin_transfer_delay,
     )
     save_deployment(deployment=deployment, path=path)
-    _out().print("[green]✓[/] Deployed ItemPassport")
+    _out().print("[green]✓[/] Deployed ItemPassport and its ResaleMarket")
     _print_deployment(deployment, path=path)
 
 
 def _print_deployment(deployment: Deployment, *, path: Path) -> None:
     _field("contract", deployment.passport)
+    _field("market", deployment.market or "none")
     _field("chain id", deployment.chain_id)
     _field("admin", deployment.admin)
     _field("block", deployment.block_number)
@@ -730,6 +763,7 @@ def info_command(ctx: typer.Context) -> None:
     if path.exists():
         deployment = session.deployment()
         _field("contract", deployment.passport)
+        _field("market", deployment.market or "none (run `provenance deploy` to add it)")
         _field("admin", deployment.admin)
     else:
         _field("contract", f"not deployed (no {path})")
@@ -1170,6 +1204,249 @@ def _print_verification(result: Verification, *, as_json: bool) -> None:
     _field("status", result.item.status.name.lower())
 
 
+# --- API keys and the gateway ------------------------------------------------------------------
+
+
+class KeyRoleChoice(StrEnum):
+    admin = "admin"
+    merchant = "merchant"
+    brand = "brand"
+    authenticator = "authenticator"
+    arbiter = "arbiter"
+
+
+def _platform_admin(session: _Session) -> LocalAccount:
+    """The signer, checked to be the admin of the recorded deployment (as the gateway does)."""
+    signer = session.signer(required=True)
+    assert signer is not None  # required=True raised otherwise
+    deployment = session.deployment()
+    if not session.client(signing=False).is_admin(signer.account.address):
+        raise ConfigurationError(
+            f"the signing key ({signer.source}, {signer.account.address}) is not the admin of "
+            f"the passport contract {deployment.passport}: API keys are managed by the admin"
+        )
+    return signer.account
+
+
+def _key_json(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "role": key.role.value,
+        "name": key.name,
+        "address": key.address,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+        "active": key.active,
+    }
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    role: Annotated[KeyRoleChoice, typer.Option("--role", help="What the key may do.")],
+    name: Annotated[str, typer.Option("--name", help="Who the key is for (a label).")],
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Account the key signs as: a development account of a local chain or one in "
+            "<data-dir>/keystore/. Omitted: a new account is created (and funded on local "
+            "chains). Admin keys always map to the platform admin.",
+        ),
+    ] = None,
+    fund_wei: Annotated[
+        int,
+        typer.Option(
+            "--fund-wei",
+            envvar="PROVENANCE_FAUCET_WEI",
+            min=1,
+            help="Gas money for the key's account on local chains (from the faucet account).",
+        ),
+    ] = DEFAULT_TOP_UP_WEI,
+    work_factor: Annotated[
+        int | None,
+        typer.Option(
+            "--keystore-work-factor",
+            envvar="PROVENANCE_KEYSTORE_WORK_FACTOR",
+            min=2,
+            hidden=True,
+            help="scrypt work factor for a new keystore (tests only).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue an API key (signer: the platform admin). The secret is printed this once."""
+    session = _session(ctx)
+    admin = _platform_admin(session)
+    manager = KeyManager.open(
+        w3=session.w3,
+        data_dir=session.data_dir,
+        admin=admin,
+        work_factor=work_factor,
+        faucet_wei=fund_wei,
+    )
+    try:
+        provisioned = manager.create(role=role.value, name=name, address=address)
+    finally:
+        manager.close()
+    key = provisioned.key
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    **_key_json(key),
+                    "api_key": provisioned.secret,
+                    "account_created": provisioned.account_created,
+                    "funded_wei": provisioned.funded_wei,
+                    "funding_tx_hash": provisioned.funding_tx_hash,
+                },
+                indent=2,
+            )
+        )
+        return
+    _out().print(f"[green]✓[/] Issued {key.role.value} key {key.id} ({escape(key.name)})")
+    _field("key id", key.id)
+    account: str = key.address
+    if provisioned.account_created:
+        account += f" (new account, keystore in {session.data_dir / KEYSTORE_DIR})"
+    _field("account", account)
+    if provisioned.funding_tx_hash:
+        _field("funded", f"{provisioned.funded_wei} wei (tx {provisioned.funding_tx_hash})")
+    _field("API key", provisioned.secret)
+    _out().print(
+        "[yellow]Shown once: only its hash is stored.[/] Send it as 'Authorization: Bearer <key>'."
+    )
+
+
+@keys_app.command("list")
+def keys_list(
+    ctx: typer.Context,
+    active_only: Annotated[
+        bool, typer.Option("--active-only", help="Leave out revoked keys.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List API keys (never their secrets); needs only the data directory, not the chain."""
+    store = KeyStore.open(_session(ctx).data_dir)
+    try:
+        keys = store.list(include_revoked=not active_only)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps([_key_json(k) for k in keys], indent=2))
+        return
+    table = Table(title="API keys", title_justify="left")
+    table.add_column("id", no_wrap=True)
+    table.add_column("role")
+    table.add_column("name", overflow="fold")
+    table.add_column("account", no_wrap=True)
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("status")
+    for key in keys:
+        status = (
+            "[green]active[/]" if key.active else f"[red]revoked[/] {_time(key.revoked_at or 0)}"
+        )
+        table.add_row(
+            key.id, key.role.value, escape(key.name), key.address, _time(key.created_at), status
+        )
+    _out().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key's id (key_...).")],
+) -> None:
+    """Revoke an API key: the gateway refuses it from its next request on."""
+    store = KeyStore.open(_session(ctx).data_dir)
+    try:
+        key = store.revoke(key_id.strip())
+    finally:
+        store.close()
+    _out().print(f"[green]✓[/] Revoked {key.id} ({key.role.value}, {escape(key.name)})")
+    _field("revoked at", _time(key.revoked_at or 0))
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Listen address (default $PROVENANCE_HOST or 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", min=1, max=65535, help="Listen port (default $PROVENANCE_PORT or 8000)."
+        ),
+    ] = None,
+) -> None:
+    """Serve the HTTP gateway on this chain until Ctrl-C or SIGTERM (deploys once if needed).
+
+    With the default --chain anvil, a node is attached to or started (its state kept in the
+    data directory) and stopped again on exit. Other gateway settings are the PROVENANCE_*
+    variables (see docs/API.md).
+    """
+    # Imported here: the gateway's dependencies (FastAPI, uvicorn) are not needed elsewhere.
+    from pydantic import ValidationError
+
+    from api.main import admin_key_hint, docs_url, serve
+    from api.settings import Settings
+
+    session = _session(ctx)
+    overrides: dict[str, Any] = {"chain": session.chain, "data_dir": session.data_dir}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise InputError(f"invalid gateway setting: {exc}", field="settings") from None
+    connection = session.connection
+    signer = session.signer(required=True)
+    where = connection.url or ("embedded" if connection.embedded else session.chain)
+
+    def ready() -> None:
+        _field("gateway", settings.base_url)
+        _field("API docs", docs_url(settings))
+        _field("admin API key", admin_key_hint(settings))
+        _field("chain", where)
+        _out().print("[bold green]Ready.[/] Press Ctrl-C to stop.")
+
+    with _terminate_as_interrupt():
+        serve(settings, connection=connection, signer=signer, on_ready=ready)
+    started_node = connection.node is not None and session.injected is None
+    session.close()
+    if started_node:
+        _out().print(f"Stopped; the anvil started here saved its state in {session.data_dir}")
+    else:
+        _out().print("Stopped.")
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, like Ctrl-C, so both take the clean way out.
+
+    uvicorn handles both signals while it serves and raises them again afterwards; without
+    this, a re-raised SIGTERM would kill the process before the node is stopped.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 # --- import --------------------------------------------------------------------------------------
 
 
@@ -1235,6 +1512,363 @@ def import_command(
         _fail(f"the import stopped: {report.aborted}")
     if not report.ok:
         raise typer.Exit(EXIT_MISMATCH)
+
+
+# --- resale market -------------------------------------------------------------------------------
+#
+# The market's commands follow a sale's life: the seller lists, the buyer buys (the price goes
+# into escrow), the seller ships, the buyer confirms (or disputes), an arbiter rules, everyone paid
+# withdraws. Dispute evidence is `dispute-evidence`: `evidence` is kept for evidence bundles of an
+# item's history.
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+_PRICE = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*$")
+_PRICE_UNITS = {"wei": 0, "gwei": 9, "eth": 18, "ether": 18}
+
+
+def parse_price(value: str, *, field: str = "--price") -> Wei:
+    """Wei from ``"1500000000000000000"`` (a bare integer is wei), ``"1.5eth"``, ``"1.5 ETH"``,
+    ``"2 gwei"`` or ``"100wei"``. A decimal needs a unit, and must come to whole wei."""
+    match = _PRICE.match(value)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in ("", *_PRICE_UNITS):
+        raise InputError(
+            f"{value!r} is not a price: give wei (1000000000000000000) or a number with a unit "
+            "(1.5eth, 2 gwei)",
+            field=field,
+        )
+    amount = Decimal(match.group(1))
+    if not unit and amount != amount.to_integral_value():
+        raise InputError(f"{value!r}: a decimal price needs a unit (eth, gwei)", field=field)
+    wei = amount.scaleb(_PRICE_UNITS.get(unit, 0))
+    if wei != wei.to_integral_value() or wei <= 0:
+        raise InputError(f"{value!r} is not a positive whole number of wei", field=field)
+    return Wei(int(wei))
+
+
+def parse_duration(value: str, *, field: str) -> int:
+    """Seconds from ``"30m"``, ``"12h"``, ``"7d"`` or ``"2w"``."""
+    match = _DURATION.match(value)
+    if match is None or int(match.group(1)) == 0:
+        raise InputError(
+            f"{value!r} is not a duration: a positive number and a unit (30m, 12h, 7d, 2w)",
+            field=field,
+        )
+    return int(match.group(1)) * _DURATION_SECONDS[match.group(2).lower()]
+
+
+def _ether(wei: int) -> str:
+    text = format(Decimal(wei).scaleb(-18).normalize(), "f")
+    return f"{text} ETH ({wei} wei)"
+
+
+def _sale_json(sale: Sale) -> dict[str, Any]:
+    return {
+        "sale_id": sale.sale_id,
+        "item_id": _hex(sale.item_id),
+        "seller": sale.seller,
+        "buyer": sale.buyer,
+        "price_wei": str(sale.price),
+        "fee_bps": sale.fee_bps,
+        "state": sale.state.name.lower(),
+        "dispute_reason": sale.dispute_reason.name.lower(),
+        "deadline": sale.deadline,
+    }
+
+
+def _listing_json(listing: Listing) -> dict[str, Any]:
+    return {
+        "listing_id": listing.listing_id,
+        "item_id": _hex(listing.item_id),
+        "seller": listing.seller,
+        "price_wei": str(listing.price),
+        "expiry": listing.expiry,
+        "item_nonce": listing.item_nonce,
+        "status": listing.status.name.lower(),
+    }
+
+
+_DEADLINE_LABELS = {
+    SaleState.PAID: "ship by",
+    SaleState.SHIPPED: "confirm or dispute by",
+    SaleState.DISPUTED: "ruling due by",
+}
+
+
+def _print_sale(sale: Sale) -> None:
+    _field("sale id", sale.sale_id)
+    _field("item id", _hex(sale.item_id))
+    _field("state", sale.state.name.lower())
+    _field("price", _ether(sale.price))
+    _field("fee", f"{sale.fee_bps / 100:g}%")
+    _field("seller", sale.seller)
+    _field("buyer", sale.buyer)
+    if sale.dispute_reason != DisputeReason.NONE:
+        _field("dispute reason", sale.dispute_reason.name.lower())
+    label = _DEADLINE_LABELS.get(sale.state)
+    if label is not None:
+        _field(label, f"{_time(sale.deadline)} UTC")
+
+
+class DisputeReasonChoice(StrEnum):
+    not_received = "not_received"
+    not_as_described = "not_as_described"
+    counterfeit = "counterfeit"
+    other = "other"
+
+
+class RulingChoice(StrEnum):
+    refund = "refund"
+    release = "release"
+    partial = "partial"
+
+
+SaleIdArg = Annotated[int, typer.Argument(metavar="SALE_ID", min=1, help="The sale's id.")]
+ListingIdArg = Annotated[int, typer.Argument(metavar="LISTING_ID", min=1, help="The listing's id.")]
+EvidenceOpt = Annotated[
+    str,
+    typer.Option(
+        "--evidence", help="Statement, photos, reports: a JSON/other file, a 0x hash, or text."
+    ),
+]
+UriOpt = Annotated[str, typer.Option("--uri", help="Where the evidence can be fetched (optional).")]
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    item: ItemArg,
+    price: Annotated[
+        str, typer.Option("--price", help="Wei (an integer), or with a unit: 1.5eth, 2gwei.")
+    ],
+    expires: Annotated[
+        str, typer.Option("--expires", help="How long it can be bought: 30m, 12h, 7d, 2w.")
+    ] = "30d",
+    as_json: JsonOpt = False,
+) -> None:
+    """List an item you own on the resale market (signer: its owner)."""
+    item_ref = parse_item_ref(item)
+    wei = parse_price(price)
+    seconds = parse_duration(expires, field="--expires")
+    market = _session(ctx).market()
+    expiry = market.chain_time() + seconds
+    listing = market.list_item(item_id=item_ref, price=wei, expiry=expiry)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "listing_id": listing.listing_id,
+                    "item_id": _hex(item_ref),
+                    "price_wei": str(wei),
+                    "expiry": expiry,
+                    "tx_hash": listing.tx.tx_hash,
+                },
+                indent=2,
+            )
+        )
+        return
+    _print_tx(listing.tx, what=f"Listed {_hex(item_ref)}")
+    _field("listing id", listing.listing_id)
+    _field("price", _ether(wei))
+    _field("expires", f"{_time(expiry)} UTC")
+
+
+@app.command("cancel-listing")
+def cancel_listing_command(ctx: typer.Context, listing_id: ListingIdArg) -> None:
+    """Withdraw one of your open listings (signer: its seller)."""
+    tx = _session(ctx).market().cancel_listing(listing_id=listing_id)
+    _print_tx(tx, what=f"Cancelled listing {listing_id}")
+
+
+@app.command("listing")
+def listing_command(ctx: typer.Context, listing_id: ListingIdArg, as_json: JsonOpt = False) -> None:
+    """Show a listing, and whether it can be bought now."""
+    market = _session(ctx).market(signing=False)
+    listing = market.listing(listing_id)
+    void = market.listing_void_reason(listing_id)
+    if as_json:
+        typer.echo(json.dumps({**_listing_json(listing), "void_reason": void.name.lower()}))
+        return
+    _field("listing id", listing.listing_id)
+    _field("item id", _hex(listing.item_id))
+    _field("seller", listing.seller)
+    _field("price", _ether(listing.price))
+    _field("expires", f"{_time(listing.expiry)} UTC")
+    _field("status", listing.status.name.lower())
+    _field("can be bought", "yes" if void == VoidReason.NONE else f"no ({void.name.lower()})")
+
+
+@app.command("buy")
+def buy_command(ctx: typer.Context, listing_id: ListingIdArg, as_json: JsonOpt = False) -> None:
+    """Buy a listing, paying exactly its price into escrow (signer: the buyer)."""
+    market = _session(ctx).market()
+    purchase = market.buy(listing_id=listing_id)
+    sale = market.sale(purchase.sale_id)
+    if as_json:
+        typer.echo(json.dumps({**_sale_json(sale), "tx_hash": purchase.tx.tx_hash}, indent=2))
+        return
+    _print_tx(purchase.tx, what=f"Bought listing {listing_id}; the price is held in escrow")
+    _print_sale(sale)
+
+
+@app.command("sale")
+def sale_command(ctx: typer.Context, sale_id: SaleIdArg, as_json: JsonOpt = False) -> None:
+    """Show a sale: its state, the money in escrow and the current deadline."""
+    sale = _session(ctx).market(signing=False).sale(sale_id)
+    if as_json:
+        typer.echo(json.dumps(_sale_json(sale), indent=2))
+        return
+    _print_sale(sale)
+
+
+@app.command("ship")
+def ship_command(
+    ctx: typer.Context,
+    sale_id: SaleIdArg,
+    ref: Annotated[
+        str,
+        typer.Option("--ref", help="Carrier and tracking reference: text, a file, or a 0x hash."),
+    ],
+) -> None:
+    """Report a sale shipped, before the shipping deadline (signer: the seller)."""
+    reference = parse_evidence(ref, field="--ref")
+    market = _session(ctx).market()
+    tx = market.mark_shipped(sale_id=sale_id, shipment_ref=reference)
+    _print_tx(tx, what=f"Marked sale {sale_id} shipped")
+    _field("confirm or dispute by", f"{_time(market.sale(sale_id).deadline)} UTC")
+
+
+@app.command("confirm")
+def confirm_command(ctx: typer.Context, sale_id: SaleIdArg) -> None:
+    """Confirm delivery: the item is yours, the seller is paid (signer: the buyer)."""
+    tx = _session(ctx).market().confirm_delivery(sale_id=sale_id)
+    _print_tx(tx, what=f"Confirmed delivery of sale {sale_id}")
+
+
+@app.command("finalize")
+def finalize_command(ctx: typer.Context, sale_id: SaleIdArg) -> None:
+    """Settle a shipped sale for the seller once the buyer let the delivery window pass (anyone)."""
+    tx = _session(ctx).market().finalize(sale_id=sale_id)
+    _print_tx(tx, what=f"Finalized sale {sale_id}")
+
+
+@app.command("cancel-sale")
+def cancel_sale_command(ctx: typer.Context, sale_id: SaleIdArg) -> None:
+    """Unwind a sale never shipped, refunding the buyer (the seller any time; the buyer after the
+    shipping deadline)."""
+    tx = _session(ctx).market().cancel_unshipped(sale_id=sale_id)
+    _print_tx(tx, what=f"Cancelled unshipped sale {sale_id}; the buyer is refunded")
+
+
+@app.command("dispute")
+def dispute_command(
+    ctx: typer.Context,
+    sale_id: SaleIdArg,
+    reason: Annotated[DisputeReasonChoice, typer.Option("--reason", help="What went wrong.")],
+    evidence: EvidenceOpt,
+    uri: UriOpt = "",
+) -> None:
+    """Dispute a shipped sale before the delivery deadline (signer: the buyer)."""
+    proof = parse_evidence(evidence, field="--evidence")
+    market = _session(ctx).market()
+    tx = market.open_dispute(
+        sale_id=sale_id, reason=DisputeReason[reason.name.upper()], evidence=proof, uri=uri
+    )
+    _print_tx(tx, what=f"Opened a dispute on sale {sale_id} ({reason.value})")
+    _field("ruling due by", f"{_time(market.sale(sale_id).deadline)} UTC")
+
+
+@app.command("dispute-evidence")
+def dispute_evidence_command(
+    ctx: typer.Context, sale_id: SaleIdArg, evidence: EvidenceOpt, uri: UriOpt = ""
+) -> None:
+    """Add evidence to an open dispute, until the ruling deadline (signer: buyer or seller)."""
+    proof = parse_evidence(evidence, field="--evidence")
+    tx = _session(ctx).market().submit_evidence(sale_id=sale_id, evidence=proof, uri=uri)
+    _print_tx(tx, what=f"Submitted evidence for sale {sale_id}")
+
+
+@app.command("rule")
+def rule_command(
+    ctx: typer.Context,
+    sale_id: SaleIdArg,
+    ruling: Annotated[
+        RulingChoice,
+        typer.Option(
+            "--ruling",
+            help="refund (item stays with the seller), release (the seller is paid), partial "
+            "(the buyer keeps the item and gets --buyer-share-bps of the price back).",
+        ),
+    ],
+    evidence: Annotated[
+        str,
+        typer.Option("--evidence", help="The reasoned decision: a file, a 0x hash, or text."),
+    ],
+    buyer_share_bps: Annotated[
+        int,
+        typer.Option(
+            "--buyer-share-bps", min=0, max=9_999, help="For partial: 1..9999 (2500 = 25%)."
+        ),
+    ] = 0,
+    counterfeit: Annotated[
+        bool,
+        typer.Option(
+            "--counterfeit",
+            help="The item is counterfeit: recorded on its passport (not with release).",
+        ),
+    ] = False,
+) -> None:
+    """Rule on a disputed sale before the ruling deadline (signer: an active arbiter, not a
+    party)."""
+    decision = parse_evidence(evidence, field="--evidence")
+    chosen = {
+        RulingChoice.refund: Ruling.REFUND,
+        RulingChoice.release: Ruling.RELEASE,
+        RulingChoice.partial: Ruling.PARTIAL_REFUND,
+    }[ruling]
+    market = _session(ctx).market()
+    tx = market.rule(
+        sale_id=sale_id,
+        ruling=chosen,
+        buyer_share_bps=buyer_share_bps,
+        counterfeit=counterfeit,
+        ruling_evidence=decision,
+    )
+    _print_tx(tx, what=f"Ruled {chosen.name.lower()} on sale {sale_id}")
+    _field("sale state", market.sale(sale_id).state.name.lower())
+
+
+@app.command("default-refund")
+def default_refund_command(ctx: typer.Context, sale_id: SaleIdArg) -> None:
+    """Settle a dispute no arbiter ruled on in time with a full refund (signer: buyer or seller)."""
+    tx = _session(ctx).market().execute_default(sale_id=sale_id)
+    _print_tx(tx, what=f"Sale {sale_id} refunded by default (no ruling in time)")
+
+
+@app.command("credits")
+def credits_command(
+    ctx: typer.Context,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Whose credit (default: the signer).")
+    ] = None,
+) -> None:
+    """Show what an account can withdraw from the market."""
+    session = _session(ctx)
+    account = (
+        _parse_address(address, field="--address")
+        if address is not None
+        else session.account().address
+    )
+    _field("account", account)
+    _field("credit", _ether(session.market(signing=False).credits(account)))
+
+
+@app.command("withdraw")
+def withdraw_command(ctx: typer.Context) -> None:
+    """Withdraw your whole credit from the market (sale proceeds, refunds, fees)."""
+    withdrawal = _session(ctx).market().withdraw()
+    _print_tx(withdrawal.tx, what=f"Withdrew {_ether(withdrawal.amount)}")
 
 
 def main() -> None:

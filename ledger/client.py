@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -22,9 +22,10 @@ from eth_utils import is_address, is_checksum_address, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
 
 from ledger import history as _history
-from ledger.deploy import Deployment, passport_abi
+from ledger.deploy import Deployment, market_abi, passport_abi
 from ledger.errors import (
     ConfigurationError,
     ErrorDecoder,
@@ -34,7 +35,16 @@ from ledger.errors import (
 )
 from ledger.hashing import hash_bytes, hash_document, item_id
 from ledger.history import HistoryEvent
-from ledger.tx import TransactionSender, call_view, translate_error
+from ledger.signatures import (
+    Eip712Domain,
+    PermitMessage,
+    TransferMessage,
+    parse_signature,
+    read_domain,
+    sign_permit,
+    sign_transfer,
+)
+from ledger.tx import TransactionSender, _encode_call, call_view, translate_error, tx_result
 from ledger.types import (
     Account,
     AccountStatus,
@@ -53,11 +63,13 @@ from ledger.types import (
 __all__ = [
     "ARE_REGISTERED_CHUNK",
     "BatchResult",
+    "ContractClient",
     "Evidence",
     "NewItem",
     "ProvenanceClient",
     "Registration",
     "Verification",
+    "contract_decoder",
     "evidence_hash",
     "parse_address",
     "parse_item_id",
@@ -217,10 +229,99 @@ def _enum(enum: type[Any], value: object, *, field: str) -> int:
         ) from None
 
 
-# ---------------------------------------------------------------------- the client
+# ---------------------------------------------------------------------- the clients
 
 
-class ProvenanceClient:
+def contract_decoder() -> ErrorDecoder:
+    """An `ErrorDecoder` for every contract of a deployment (the market's calls into the
+    passport can revert with the passport's errors, and the other way round for relays)."""
+    return ErrorDecoder([passport_abi(), market_abi()])
+
+
+class ContractClient:
+    """What every client of a `Deployment` shares: the chain, the signing account and its
+    `TransactionSender`, and one `ErrorDecoder` for all our contracts.
+
+    With ``account=None`` the client is read-only and every write raises `ConfigurationError`.
+    Clients that sign as the same account should share one sender (``sender=``, or
+    `MarketClient.from_client`): its local nonce counter is what keeps their sends from
+    colliding. A client (and its sender) may be shared between threads.
+    """
+
+    def __init__(
+        self,
+        *,
+        w3: Web3,
+        deployment: Deployment,
+        account: LocalAccount | None = None,
+        gas_margin: float = 1.2,
+        sender: TransactionSender | None = None,
+    ) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self.decoder = contract_decoder()
+        if sender is not None and (account is None or sender.address != account.address):
+            raise ConfigurationError("a shared sender must send for the client's own account")
+        self._account = account
+        if sender is None and account is not None:
+            sender = TransactionSender(
+                w3=w3, account=account, decoder=self.decoder, gas_margin=gas_margin
+            )
+        self._sender = sender
+
+    @property
+    def address(self) -> ChecksumAddress | None:
+        """The signing account's address, or None for a read-only client."""
+        return self._account.address if self._account is not None else None
+
+    @property
+    def account(self) -> LocalAccount | None:
+        """The signing account (None for a read-only client)."""
+        return self._account
+
+    @property
+    def sender(self) -> TransactionSender | None:
+        """The transaction sender, for another client signing as the same account."""
+        return self._sender
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _read(self, call: ContractFunction) -> Any:
+        return call_view(call, decoder=self.decoder, sender=self.address)
+
+    def _signer(self) -> LocalAccount:
+        if self._account is None:
+            raise ConfigurationError("this client is read-only: give it an account to sign with")
+        return self._account
+
+    def _send(self, call: ContractFunction, *, value: int = 0) -> TxResult:
+        return tx_result(self._send_for_receipt(call, value=value))
+
+    def _send_for_receipt(self, call: ContractFunction, *, value: int = 0) -> TxReceipt:
+        """Like `_send`, keeping the receipt for the events (new ids) it carries."""
+        if self._sender is None:
+            raise ConfigurationError("this client is read-only: give it an account to sign with")
+        return self._sender.transact(to=call.address, data=_encode_call(call), value=value)
+
+    def _chain(self, action: Any, *args: Any, **kwargs: Any) -> Any:
+        # Plain RPCs (logs, blocks) fail with web3 exceptions; give callers LedgerErrors.
+        try:
+            return action(*args, **kwargs)
+        except LedgerError:
+            raise
+        except Exception as exc:
+            error = translate_error(exc, self.decoder)
+            if error is None:
+                raise
+            raise error from exc
+
+    def chain_time(self) -> int:
+        """The latest block's timestamp: "now" for deadlines and expiries on this chain."""
+        block = self._chain(self.w3.eth.get_block, "latest")
+        return int(block["timestamp"])
+
+
+class ProvenanceClient(ContractClient):
     """Reads and writes the passport contract of one `Deployment`.
 
     With ``account=None`` the client is read-only and every write raises `ConfigurationError`.
@@ -234,49 +335,24 @@ class ProvenanceClient:
         deployment: Deployment,
         account: LocalAccount | None = None,
         gas_margin: float = 1.2,
+        sender: TransactionSender | None = None,
     ) -> None:
-        self.w3 = w3
-        self.deployment = deployment
-        abi = passport_abi()
-        self.passport: Contract = w3.eth.contract(address=deployment.passport, abi=abi)
-        self.decoder = ErrorDecoder([abi])
-        self._account = account
-        self._sender = (
-            TransactionSender(w3=w3, account=account, decoder=self.decoder, gas_margin=gas_margin)
-            if account is not None
+        super().__init__(
+            w3=w3, deployment=deployment, account=account, gas_margin=gas_margin, sender=sender
+        )
+        self.passport: Contract = w3.eth.contract(address=deployment.passport, abi=passport_abi())
+        self.market: Contract | None = (
+            w3.eth.contract(address=deployment.market, abi=market_abi())
+            if deployment.market is not None
             else None
         )
         self._block_timestamps: MutableMapping[str, int] = {}
-
-    @property
-    def address(self) -> ChecksumAddress | None:
-        """The signing account's address, or None for a read-only client."""
-        return self._account.address if self._account is not None else None
+        self._domain: Eip712Domain | None = None
 
     def __repr__(self) -> str:
         return f"<ProvenanceClient {self.deployment.passport} as {self.address or 'read-only'}>"
 
     # ------------------------------------------------------------------ plumbing
-
-    def _read(self, call: ContractFunction) -> Any:
-        return call_view(call, decoder=self.decoder, sender=self.address)
-
-    def _send(self, call: ContractFunction) -> TxResult:
-        if self._sender is None:
-            raise ConfigurationError("this client is read-only: give it an account to sign with")
-        return self._sender.send(call)
-
-    def _chain(self, action: Any, *args: Any, **kwargs: Any) -> Any:
-        # Plain RPCs (logs, blocks) fail with web3 exceptions; give callers LedgerErrors.
-        try:
-            return action(*args, **kwargs)
-        except LedgerError:
-            raise
-        except Exception as exc:
-            error = translate_error(exc, self.decoder)
-            if error is None:
-                raise
-            raise error from exc
 
     def _owner_or_self(self, owner: str | None) -> ChecksumAddress:
         if owner is not None:
@@ -351,7 +427,8 @@ class ProvenanceClient:
         return result
 
     def history(self, item_id: ItemId) -> list[HistoryEvent]:
-        """Every event about the item, oldest first (see `ledger.history`)."""
+        """Every event about the item, oldest first (see `ledger.history`): the passport's, and
+        the resale market's when the deployment has one."""
         events: list[HistoryEvent] = self._chain(
             _history.item_history,
             w3=self.w3,
@@ -359,6 +436,7 @@ class ProvenanceClient:
             item_id=parse_item_id(item_id),
             from_block=self.deployment.block_number,
             block_timestamps=self._block_timestamps,
+            markets=() if self.market is None else (self.market,),
         )
         return events
 
@@ -628,3 +706,99 @@ class ProvenanceClient:
                 sender, recipient, item, evidence_hash(sale_ref, field="sale_ref")
             )
         return self._send(call)
+
+    # ------------------------------------------------------------------ owner-signed messages
+
+    def domain(self) -> Eip712Domain:
+        """The passport's EIP-712 domain (from its ``eip712Domain()``, read once)."""
+        if self._domain is None:
+            self._domain = cast(Eip712Domain, self._chain(read_domain, self.passport))
+        return self._domain
+
+    def item_nonce(self, item_id: ItemId) -> int:
+        """``nonces(tokenId)``: moves on with every transfer and every permit of the item."""
+        token = int.from_bytes(parse_item_id(item_id), "big")
+        return int(self._read(self.passport.functions.nonces(token)))
+
+    def build_permit(self, *, item_id: ItemId, spender: str, deadline: int) -> PermitMessage:
+        """An ERC-4494 permit for ``spender`` at the item's current nonce, for its owner to sign."""
+        item = parse_item_id(item_id)
+        return PermitMessage(
+            spender=parse_address(spender, field="spender"),
+            item_id=item,
+            nonce=self.item_nonce(item),
+            deadline=_timestamp(deadline, field="deadline"),
+        )
+
+    def sign_permit(self, permit: PermitMessage) -> bytes:
+        """This client's account signs ``permit`` (it must own the item for the permit to work)."""
+        return sign_permit(self._signer(), domain=self.domain(), permit=permit)
+
+    def permit(self, *, permit: PermitMessage, signature: bytes | str) -> TxResult:
+        """Submit an owner-signed permit; this client's account pays the gas.
+
+        Refusals (checked by simulation, so they cost nothing): `InvalidSignature` (not the
+        owner's signature for this chain, contract and nonce, or a high-s twin),
+        `SignatureExpired`, `ItemIsRetired`, `ItemNotRegistered`.
+        """
+        token = int.from_bytes(parse_item_id(permit.item_id), "big")
+        return self._send(
+            self.passport.functions.permit(
+                permit.spender,
+                token,
+                _timestamp(permit.deadline, field="deadline"),
+                parse_signature(signature),
+            )
+        )
+
+    def build_transfer(
+        self,
+        *,
+        item_id: ItemId,
+        to: str,
+        deadline: int,
+        sale_ref: Evidence | None = None,
+        owner: str | None = None,
+    ) -> TransferMessage:
+        """A ``transferBySig`` message at the item's current nonce, for ``owner`` (default: the
+        item's owner now) to sign; ``sale_ref`` is hashed like other evidence (zero if None)."""
+        item = parse_item_id(item_id)
+        sender = parse_address(owner, field="owner") if owner is not None else self.item(item).owner
+        return TransferMessage(
+            from_=sender,
+            to=parse_address(to, field="to"),
+            item_id=item,
+            sale_ref=_ZERO_HASH if sale_ref is None else evidence_hash(sale_ref, field="sale_ref"),
+            nonce=self.item_nonce(item),
+            deadline=_timestamp(deadline, field="deadline"),
+        )
+
+    def sign_transfer(self, transfer: TransferMessage) -> bytes:
+        """This client's account (which must be ``transfer.from_``) signs ``transfer``."""
+        return sign_transfer(self._signer(), domain=self.domain(), transfer=transfer)
+
+    def transfer_by_sig(self, *, transfer: TransferMessage, signature: bytes | str) -> TxResult:
+        """Relay an owner-signed transfer: the item moves from ``transfer.from_`` to
+        ``transfer.to`` and this client's account (a gateway, a buyer) pays the gas.
+
+        Refusals (checked by simulation, so they cost nothing): `InvalidSignature` (not
+        ``from``'s signature for this chain, contract and nonce, already used, or a high-s
+        twin), `SignatureExpired`, `TransferFromIncorrectOwner`, `ItemIsFlagged`,
+        `ItemIsLocked`, `ItemIsRetired`.
+        """
+        return self._send(
+            self.passport.functions.transferBySig(
+                parse_address(transfer.from_, field="from"),
+                parse_address(transfer.to, field="to"),
+                parse_item_id(transfer.item_id),
+                bytes(transfer.sale_ref),
+                _timestamp(transfer.deadline, field="deadline"),
+                parse_signature(signature),
+            )
+        )
+
+
+def _timestamp(value: object, *, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**256:
+        raise InputError(f"{field} must be a unix timestamp in seconds, got {value!r}", field=field)
+    return value

@@ -1,9 +1,15 @@
-"""Deploying the `ItemPassport` contract and remembering where it went.
+"""Deploying the `ItemPassport` and `ResaleMarket` contracts and remembering where they went.
 
-Why this exists: every command needs "the passport on this chain". A deployment is recorded as a
-small JSON file (written atomically, so a crash never leaves half a file), and `load_or_deploy`
-reuses it only when it still holds on the chain at hand: same chain id, and code at the address
-(an anvil restarted without its state file keeps the chain id but loses the contract).
+Why this exists: every command needs "the passport on this chain" (and its resale market). A
+deployment is recorded as a small JSON file (written atomically, so a crash never leaves half a
+file), and `load_or_deploy` reuses it only when it still holds on the chain at hand: same chain
+id, and code at the address (an anvil restarted without its state file keeps the chain id but
+loses the contract).
+
+`deploy` deploys the passport, then the market, and has the admin name the market in the passport
+(``setMarket``): only the named market may lock items in escrow. Records written before the market
+existed have no ``market``; `load_or_deploy` (and ``provenance deploy``) add one to them with
+`add_market`, keeping the passport and its items.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import sys
 import tempfile
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,32 +32,61 @@ from web3 import Web3
 from ledger.artifacts import load_artifact
 from ledger.errors import ConfigurationError, ErrorDecoder, InputError, TransactionError
 from ledger.tx import TransactionSender, translate_error, tx_result
+from ledger.types import TxResult
 
 __all__ = [
     "CONTRACT_NAME",
     "DEFAULT_BASE_URI",
+    "DEFAULT_DELIVERY_WINDOW",
+    "DEFAULT_FEE_BPS",
+    "DEFAULT_RULING_WINDOW",
+    "DEFAULT_SHIPPING_WINDOW",
+    "MARKET_CONTRACT_NAME",
+    "MAX_FEE_BPS",
+    "MAX_WINDOW",
     "Deployment",
+    "MarketSettings",
+    "add_market",
     "deploy",
     "load_deployment",
     "load_or_deploy",
+    "market_abi",
+    "passport_abi",
     "save_deployment",
 ]
 
 CONTRACT_NAME = "ItemPassport"
+MARKET_CONTRACT_NAME = "ResaleMarket"
 DEFAULT_BASE_URI = "http://127.0.0.1:8000/items/"
+_DAY = 24 * 3600
+DEFAULT_FEE_BPS = 250
+"""2.5% of the price, credited to the treasury."""
+DEFAULT_SHIPPING_WINDOW = 7 * _DAY
+DEFAULT_DELIVERY_WINDOW = 14 * _DAY
+DEFAULT_RULING_WINDOW = 7 * _DAY
+MAX_FEE_BPS = 1000
+"""`ResaleMarket.MAX_FEE_BPS`: 10%."""
+MAX_WINDOW = 365 * _DAY
+"""`ResaleMarket.MAX_WINDOW`."""
 _FORMAT_VERSION = 1
 _MAX_ADMIN_TRANSFER_DELAY = 2**48 - 1
+_ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where the passport contract lives on one chain, and who administers it."""
+    """Where the passport contract (and its resale market) live on one chain, and who
+    administers them.
+
+    ``market`` is None in records written before the market existed (see `add_market`).
+    """
 
     chain_id: int
     passport: ChecksumAddress
     block_number: int
     tx_hash: str
     admin: ChecksumAddress
+    market: ChecksumAddress | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +97,7 @@ class Deployment:
             "block_number": self.block_number,
             "tx_hash": self.tx_hash,
             "admin": self.admin,
+            "market": self.market,
         }
 
     @classmethod
@@ -82,17 +118,71 @@ class Deployment:
                 raise ConfigurationError(f"deployment {name} is not an address: {value!r}")
         if not isinstance(tx_hash, str) or not tx_hash.startswith("0x") or len(tx_hash) != 66:
             raise ConfigurationError(f"deployment tx_hash is not a transaction hash: {tx_hash!r}")
+        market = data.get("market")  # absent (or null) in records older than the market
+        if market is not None and (not isinstance(market, str) or not is_address(market)):
+            raise ConfigurationError(f"deployment market is not an address: {market!r}")
         return cls(
             chain_id=chain_id,
             passport=to_checksum_address(passport),
             block_number=block_number,
             tx_hash=tx_hash.lower(),
             admin=to_checksum_address(admin),
+            market=to_checksum_address(market) if market is not None else None,
         )
+
+
+@dataclass(frozen=True)
+class MarketSettings:
+    """Constructor arguments of a `ResaleMarket` (see `contracts/interfaces/IResaleMarket.sol`).
+
+    ``treasury`` None means the admin. Windows are seconds, between 1 and `MAX_WINDOW`.
+    """
+
+    treasury: str | None = None
+    fee_bps: int = DEFAULT_FEE_BPS
+    shipping_window: int = DEFAULT_SHIPPING_WINDOW
+    delivery_window: int = DEFAULT_DELIVERY_WINDOW
+    ruling_window: int = DEFAULT_RULING_WINDOW
+
+    def checked(self, admin: ChecksumAddress) -> tuple[ChecksumAddress, int, int, int, int]:
+        """``(treasury, fee, delivery, shipping, ruling)`` in constructor order; `InputError`
+        naming the field for anything the constructor would refuse."""
+        treasury = admin if self.treasury is None else self.treasury
+        if not isinstance(treasury, str) or not is_address(treasury):
+            raise InputError(f"treasury is not an address: {treasury!r}", field="treasury")
+        if to_checksum_address(treasury) == _ZERO_ADDRESS:
+            raise InputError("treasury must not be the zero address", field="treasury")
+        if not _is_int(self.fee_bps) or not 0 <= self.fee_bps <= MAX_FEE_BPS:
+            raise InputError(
+                f"fee_bps must be 0..{MAX_FEE_BPS} basis points, got {self.fee_bps!r}",
+                field="fee_bps",
+            )
+        for name in ("shipping_window", "delivery_window", "ruling_window"):
+            value = getattr(self, name)
+            if not _is_int(value) or not 1 <= value <= MAX_WINDOW:
+                raise InputError(
+                    f"{name} must be 1..{MAX_WINDOW} seconds, got {value!r}", field=name
+                )
+        return (
+            to_checksum_address(treasury),
+            self.fee_bps,
+            self.delivery_window,
+            self.shipping_window,
+            self.ruling_window,
+        )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def passport_abi() -> list[dict[str, Any]]:
     abi: list[dict[str, Any]] = load_artifact(CONTRACT_NAME)["abi"]
+    return abi
+
+
+def market_abi() -> list[dict[str, Any]]:
+    abi: list[dict[str, Any]] = load_artifact(MARKET_CONTRACT_NAME)["abi"]
     return abi
 
 
@@ -102,30 +192,108 @@ def deploy(
     admin: LocalAccount,
     base_uri: str = DEFAULT_BASE_URI,
     admin_transfer_delay: int = 0,
+    with_market: bool = True,
+    treasury: str | None = None,
+    fee_bps: int = DEFAULT_FEE_BPS,
+    shipping_window: int = DEFAULT_SHIPPING_WINDOW,
+    delivery_window: int = DEFAULT_DELIVERY_WINDOW,
+    ruling_window: int = DEFAULT_RULING_WINDOW,
 ) -> Deployment:
-    """Deploy a new `ItemPassport` administered by ``admin`` and wait until it is mined."""
+    """Deploy a new `ItemPassport` administered by ``admin``, and (unless ``with_market`` is
+    false) a `ResaleMarket` it names as its market; waits until everything is mined.
+
+    Market defaults: fees (250 bps) credited to ``admin`` (or ``treasury``), 7 days to ship,
+    14 days to confirm or dispute after shipment, 7 days for an arbiter to rule.
+    """
     if not 0 <= admin_transfer_delay <= _MAX_ADMIN_TRANSFER_DELAY:
         raise InputError(
             "admin_transfer_delay must fit in uint48 seconds", field="admin_transfer_delay"
         )
+    settings = MarketSettings(
+        treasury=treasury,
+        fee_bps=fee_bps,
+        shipping_window=shipping_window,
+        delivery_window=delivery_window,
+        ruling_window=ruling_window,
+    )
+    if with_market:
+        settings.checked(admin.address)  # refuse bad settings before spending any gas
     artifact = load_artifact(CONTRACT_NAME)
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     constructor = factory.constructor(admin.address, admin_transfer_delay, base_uri)
-    init_code = cast(HexStr, constructor.data_in_transaction)
-    decoder = ErrorDecoder([artifact["abi"]])
+    decoder = ErrorDecoder([artifact["abi"], market_abi()])
     chain_id = _chain_id(w3, decoder)
     sender = TransactionSender(w3=w3, account=admin, decoder=decoder)
+    address, result = _create(sender, cast(HexStr, constructor.data_in_transaction))
+    deployment = Deployment(
+        chain_id=chain_id,
+        passport=address,
+        block_number=result.block_number,
+        tx_hash=result.tx_hash,
+        admin=admin.address,
+    )
+    if not with_market:
+        return deployment
+    return _deploy_market(w3=w3, sender=sender, deployment=deployment, settings=settings)
+
+
+def _create(sender: TransactionSender, init_code: HexStr) -> tuple[ChecksumAddress, TxResult]:
     receipt = sender.transact(to=None, data=init_code)
     address = receipt.get("contractAddress")
     if not address:
         raise TransactionError("the deployment was mined but created no contract")
-    result = tx_result(receipt)
-    return Deployment(
-        chain_id=chain_id,
-        passport=to_checksum_address(address),
-        block_number=result.block_number,
-        tx_hash=result.tx_hash,
-        admin=admin.address,
+    return to_checksum_address(address), tx_result(receipt)
+
+
+def _deploy_market(
+    *, w3: Web3, sender: TransactionSender, deployment: Deployment, settings: MarketSettings
+) -> Deployment:
+    args = settings.checked(deployment.admin)
+    artifact = load_artifact(MARKET_CONTRACT_NAME)
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    constructor = factory.constructor(deployment.passport, *args)
+    market, _ = _create(sender, cast(HexStr, constructor.data_in_transaction))
+    passport = w3.eth.contract(address=deployment.passport, abi=passport_abi())
+    sender.send(passport.functions.setMarket(market))
+    return replace(deployment, market=market)
+
+
+def add_market(
+    *,
+    w3: Web3,
+    deployment: Deployment,
+    admin: LocalAccount,
+    settings: MarketSettings | None = None,
+) -> Deployment:
+    """``deployment`` with a resale market: the one its passport already names, if any (and
+    live), else a new `ResaleMarket` that ``admin`` deploys and names. A deployment that already
+    records a market is returned as is. The caller saves the result.
+
+    `ConfigurationError` when ``admin`` is not the passport's admin (only it may name a market).
+    """
+    if deployment.market is not None:
+        return deployment
+    abi = passport_abi()
+    decoder = ErrorDecoder([abi, market_abi()])
+    passport = w3.eth.contract(address=deployment.passport, abi=abi)
+    try:
+        named = to_checksum_address(passport.functions.market().call())
+        if named != _ZERO_ADDRESS and len(w3.eth.get_code(named)) > 0:
+            return replace(deployment, market=named)
+        is_admin = bool(passport.functions.isAdmin(admin.address).call())
+    except Exception as exc:
+        error = translate_error(exc, decoder)
+        if error is None:
+            raise
+        raise error from exc
+    if not is_admin:
+        raise ConfigurationError(
+            f"{admin.address} is not the admin of the passport {deployment.passport}: only the "
+            "admin can deploy and name its resale market"
+        )
+    sender = TransactionSender(w3=w3, account=admin, decoder=decoder)
+    return _deploy_market(
+        w3=w3, sender=sender, deployment=deployment, settings=settings or MarketSettings()
     )
 
 
@@ -197,11 +365,16 @@ def load_or_deploy(
     """The recorded deployment if it is live on this chain, else a fresh one (saved to ``path``).
 
     Returns ``(deployment, freshly_deployed)``. A corrupt record raises `ConfigurationError`
-    rather than being overwritten: it may be the only note of a real deployment.
+    rather than being overwritten: it may be the only note of a real deployment. A live record
+    without a market gets one (`add_market`) and is saved again; that is not "fresh": the
+    passport and its items are kept.
     """
     if path.exists():
         recorded = load_deployment(path=path)
         if is_live(w3=w3, deployment=recorded):
+            if recorded.market is None:
+                recorded = add_market(w3=w3, deployment=recorded, admin=admin)
+                save_deployment(deployment=recorded, path=path)
             return recorded, False
     deployment = deploy(w3=w3, admin=admin, base_uri=base_uri)
     save_deployment(deployment=deployment, path=path)
@@ -217,17 +390,8 @@ class _CallableModule(types.ModuleType):
     way, while ``ledger.deploy.load_deployment`` and friends still resolve.
     """
 
-    def __call__(
-        self,
-        *,
-        w3: Web3,
-        admin: LocalAccount,
-        base_uri: str = DEFAULT_BASE_URI,
-        admin_transfer_delay: int = 0,
-    ) -> Deployment:
-        return deploy(
-            w3=w3, admin=admin, base_uri=base_uri, admin_transfer_delay=admin_transfer_delay
-        )
+    def __call__(self, *, w3: Web3, admin: LocalAccount, **options: Any) -> Deployment:
+        return deploy(w3=w3, admin=admin, **options)
 
 
 sys.modules[__name__].__class__ = _CallableModule

@@ -9,6 +9,13 @@ third topic) and ``ItemSucceeded`` seen from the successor (second topic).
 The mint ``Transfer`` (from the zero address) is left out: ``registered`` already says it.
 Events are decoded with the contract ABI and rendered for people and JSON: enum values as
 lowercase names (``"stolen"``, ``"like_new"``), hashes as 0x-hex, field names in snake_case.
+
+With ``markets`` (the deployment's `ResaleMarket`), the market's events about the item join the
+history (`MARKET_EVENT_KINDS`: ``listed``, ``purchased``, ``shipped``, ``dispute_opened``,
+``evidence_submitted``, ``dispute_ruled``, ``sale_settled``...), one more ``eth_getLogs`` per
+market: each indexes the item id as its second topic. The kinds and field names are the ones
+`ledger.trust` reads. The ERC-1497 ``Dispute`` / ``Evidence`` mirrors do not name the item and
+repeat ``DisputeOpened`` / ``EvidenceSubmitted``, so they are left out.
 """
 
 from __future__ import annotations
@@ -27,19 +34,24 @@ from web3.types import BlockIdentifier, FilterParams, LogReceipt
 
 from ledger.types import (
     ConditionGrade,
+    DisputeReason,
     Hash32,
     ItemId,
     ItemStatus,
     RetirementKind,
+    Ruling,
     ServiceKind,
+    Settlement,
     Verdict,
 )
 
 __all__ = [
     "EVENT_KINDS",
+    "MARKET_EVENT_KINDS",
     "HistoryEvent",
     "current_metadata_hash",
     "fetch_item_logs",
+    "fetch_market_logs",
     "item_history",
 ]
 
@@ -59,6 +71,19 @@ EVENT_KINDS: Mapping[str, str] = {
 }
 """Contract event name -> `HistoryEvent.kind` (events missing from an older ABI are skipped)."""
 
+MARKET_EVENT_KINDS: Mapping[str, str] = {
+    "Listed": "listed",
+    "ListingCancelled": "listing_cancelled",
+    "OrderCancelled": "order_cancelled",
+    "Purchased": "purchased",
+    "Shipped": "shipped",
+    "DisputeOpened": "dispute_opened",
+    "EvidenceSubmitted": "evidence_submitted",
+    "DisputeRuled": "dispute_ruled",
+    "SaleSettled": "sale_settled",
+}
+"""Resale-market event name -> `HistoryEvent.kind`; each indexes the item id as topic 2."""
+
 # Events whose first indexed argument is the item id.
 _BY_FIRST_TOPIC = tuple(name for name in EVENT_KINDS if name != "Transfer")
 
@@ -69,6 +94,14 @@ _ACTOR_FIELD: Mapping[str, str] = {
     "SaleRecorded": "from",
     "ItemLocked": "market",
     "ItemUnlocked": "market",
+    "Listed": "seller",
+    "ListingCancelled": "seller",
+    "OrderCancelled": "seller",
+    "Purchased": "buyer",
+    "Shipped": "seller",
+    "DisputeOpened": "buyer",
+    "EvidenceSubmitted": "party",
+    "DisputeRuled": "arbiter",
 }  # every other item event names its actor "by"
 
 _ENUM_FIELDS: Mapping[tuple[str, str], type[IntEnum]] = {
@@ -78,6 +111,9 @@ _ENUM_FIELDS: Mapping[tuple[str, str], type[IntEnum]] = {
     ("ItemFlagged", "status"): ItemStatus,
     ("FlagCleared", "previous"): ItemStatus,
     ("ItemRetired", "kind"): RetirementKind,
+    ("DisputeOpened", "reason"): DisputeReason,
+    ("DisputeRuled", "ruling"): Ruling,
+    ("SaleSettled", "how"): Settlement,
 }
 
 # Arguments that are the item itself; already in `HistoryEvent.item_id`.
@@ -174,6 +210,38 @@ def fetch_item_logs(
     )
 
 
+def fetch_market_logs(
+    *,
+    w3: Web3,
+    market: Contract,
+    item_id: ItemId,
+    from_block: BlockIdentifier = 0,
+    to_block: BlockIdentifier | None = None,
+) -> list[tuple[str, LogReceipt]]:
+    """Raw logs of ``market`` about ``item_id`` (`MARKET_EVENT_KINDS`), as ``(event name, log)``
+    in chain order: one ``eth_getLogs`` with the item id as the second topic."""
+    if to_block is None:
+        to_block = w3.eth.block_number
+    declared = {entry.get("name") for entry in market.abi if entry.get("type") == "event"}
+    names = _event_topics(market, [n for n in MARKET_EVENT_KINDS if n in declared])
+    if not names:
+        return []
+    params: FilterParams = {
+        "address": market.address,
+        "fromBlock": from_block,
+        "toBlock": to_block,
+        "topics": [list(names), None, _topic(item_id)],
+    }
+    found: list[tuple[str, LogReceipt]] = []
+    for entry in w3.eth.get_logs(params):
+        if entry.get("removed"):
+            continue
+        name = names.get(cast(HexStr, HexBytes(entry["topics"][0]).to_0x_hex().lower()))
+        if name is not None:
+            found.append((name, entry))
+    return sorted(found, key=lambda pair: (int(pair[1]["blockNumber"]), int(pair[1]["logIndex"])))
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
@@ -187,8 +255,8 @@ def _render(event: str, field: str, value: Any) -> Any:
     return value
 
 
-def _decode(passport: Contract, name: str, entry: LogReceipt) -> dict[str, Any]:
-    decoded = passport.events[name]().process_log(entry)
+def _decode(contract: Contract, name: str, entry: LogReceipt) -> dict[str, Any]:
+    decoded = contract.events[name]().process_log(entry)
     return dict(decoded["args"])
 
 
@@ -199,18 +267,34 @@ def item_history(
     item_id: ItemId,
     from_block: int = 0,
     block_timestamps: MutableMapping[str, int] | None = None,
+    markets: Sequence[Contract] = (),
 ) -> list[HistoryEvent]:
-    """Every event about ``item_id`` since ``from_block``, oldest first.
+    """Every event about ``item_id`` since ``from_block``, oldest first: the passport's, and
+    those of each resale market in ``markets``.
 
     ``block_timestamps`` (block hash -> timestamp) may be shared between calls to save
     ``eth_getBlockByHash`` round trips; block hashes never change meaning, so it never goes stale.
     """
     timestamps: MutableMapping[str, int] = {} if block_timestamps is None else block_timestamps
+    to_block = w3.eth.block_number  # one head for every query, so they see the same chain
+    logs: list[tuple[Contract, str, LogReceipt]] = [
+        (passport, name, entry)
+        for name, entry in fetch_item_logs(
+            w3=w3, passport=passport, item_id=item_id, from_block=from_block, to_block=to_block
+        )
+    ]
+    for market in markets:
+        logs.extend(
+            (market, name, entry)
+            for name, entry in fetch_market_logs(
+                w3=w3, market=market, item_id=item_id, from_block=from_block, to_block=to_block
+            )
+        )
+    if markets:
+        logs.sort(key=lambda log: (int(log[2]["blockNumber"]), int(log[2]["logIndex"])))
     history: list[HistoryEvent] = []
-    for name, entry in fetch_item_logs(
-        w3=w3, passport=passport, item_id=item_id, from_block=from_block
-    ):
-        args = _decode(passport, name, entry)
+    for contract, name, entry in logs:
+        args = _decode(contract, name, entry)
         if name == "Transfer" and args.get("from") == _ZERO_ADDRESS:
             continue  # the mint: `registered` says it
         block_hash = HexBytes(entry["blockHash"]).to_0x_hex()
@@ -219,7 +303,7 @@ def item_history(
         actor = args.get(_ACTOR_FIELD.get(name, "by"))
         history.append(
             HistoryEvent(
-                kind=EVENT_KINDS[name],
+                kind=EVENT_KINDS.get(name) or MARKET_EVENT_KINDS[name],
                 item_id=item_id,
                 actor=cast(ChecksumAddress, actor) if isinstance(actor, str) else None,
                 block_number=int(entry["blockNumber"]),

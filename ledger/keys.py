@@ -18,6 +18,11 @@ Account keystores
     ``<data dir>/keystore.secret`` (mode 0600). `Keyring` finds the signing key for an address:
     the admin, a keystore file, or a development account of a local chain.
 
+`KeyManager` puts the two together for one chain and data directory: ``POST/GET/DELETE /keys``
+and ``provenance keys create/list/revoke`` both call it. On a local chain it reserves the last
+development account as the faucet (never bound to a key) and funds each new key's account from
+it before the key is issued.
+
 Secrets never appear in log lines, exception messages or ``repr``.
 """
 
@@ -30,7 +35,7 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -41,9 +46,12 @@ from eth_account import Account as EthAccount
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
+from web3 import Web3
 
+from ledger.chain import dev_accounts
 from ledger.client import parse_address
 from ledger.errors import ConfigurationError, Conflict, InputError, NotFound
+from ledger.faucet import DEFAULT_TOP_UP_WEI, Faucet
 from ledger.localdb import LocalDatabase
 
 __all__ = [
@@ -57,6 +65,7 @@ __all__ = [
     "AdminAddressMismatch",
     "ApiKey",
     "BootstrapKeyNotRevocable",
+    "KeyManager",
     "KeyNotFound",
     "KeyRole",
     "KeyStore",
@@ -202,15 +211,20 @@ class ApiKey:
 
 @dataclass(frozen=True)
 class ProvisionedKey:
-    """A freshly created key: its record, its secret (show it once) and whether a new account
-    was created for it."""
+    """A freshly created key: its record, its secret (show it once), whether a new account was
+    created for it, and the gas money sent to that account (local chains)."""
 
     key: ApiKey
     secret: str
     account_created: bool
+    funded_wei: int = 0
+    funding_tx_hash: str | None = None
 
     def __repr__(self) -> str:  # never show the secret
-        return f"ProvisionedKey(key={self.key!r}, account_created={self.account_created})"
+        return (
+            f"ProvisionedKey(key={self.key!r}, account_created={self.account_created}, "
+            f"funded_wei={self.funded_wei})"
+        )
 
 
 _SCHEMA = """
@@ -246,7 +260,12 @@ class KeyStore:
 
     @classmethod
     def open(cls, data_dir: Path) -> KeyStore:
+        """The keys in ``<data_dir>/gateway.db``, on a database of their own (see `close`)."""
         return cls(LocalDatabase.open(data_dir))
+
+    def close(self) -> None:
+        """Close the database; only for a store from `open`, whose database nobody shares."""
+        self._db.close()
 
     def create(self, *, role: KeyRole | str, name: str, address: str) -> tuple[ApiKey, str]:
         """Record a new key for ``address``; returns the record and the secret (shown once)."""
@@ -460,7 +479,7 @@ def provision_api_key(
     name: str,
     admin: str,
     address: str | None = None,
-    before_issue: Callable[[ChecksumAddress], None] | None = None,
+    faucet: Faucet | None = None,
 ) -> ProvisionedKey:
     """Create an API key, creating a keystore account for it when no ``address`` is given.
 
@@ -468,8 +487,9 @@ def provision_api_key(
     be an account whose key the keyring holds, and never to the admin or a reserved account
     (the faucet): a merchant key must not carry admin powers.
 
-    ``before_issue(address)`` runs for non-admin keys once the account is known and before the
-    key exists (the gateway funds the account there): if it raises, no key is issued.
+    With a ``faucet`` (local chains), a non-admin key's account is topped up once it is known
+    and before the key exists: if that fails, no key is issued, since a key whose account cannot
+    pay for gas would fail on its first write.
     """
     key_role = _role(role)
     _name(name)
@@ -491,7 +511,108 @@ def provision_api_key(
             raise AccountReserved(account, why="reserved by the gateway (faucet)")
         if not keyring.can_sign(account):
             raise AccountNotSignable(account)
-    if before_issue is not None:
-        before_issue(account)
+    funded, funding_tx = 0, None
+    if faucet is not None:
+        funded, tx = faucet.top_up(account)
+        funding_tx = tx.tx_hash if tx is not None else None
     key, secret = keys.create(role=key_role, name=name, address=account)
-    return ProvisionedKey(key=key, secret=secret, account_created=created)
+    return ProvisionedKey(
+        key=key,
+        secret=secret,
+        account_created=created,
+        funded_wei=funded,
+        funding_tx_hash=funding_tx,
+    )
+
+
+# ---------------------------------------------------------------------- key management
+
+
+@dataclass
+class KeyManager:
+    """API keys, the signing keys behind them and the faucet, for one chain and data directory.
+
+    Open it with `KeyManager.open`; the gateway keeps one for its lifetime, the CLI one per
+    command.
+    """
+
+    keys: KeyStore
+    keyring: Keyring
+    admin: LocalAccount
+    faucet: Faucet | None
+    _db: LocalDatabase | None = None  # closed by `close` when `open` opened it
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        w3: Web3,
+        data_dir: Path,
+        admin: LocalAccount,
+        db: LocalDatabase | None = None,
+        work_factor: int | None = None,
+        faucet_wei: int = DEFAULT_TOP_UP_WEI,
+    ) -> KeyManager:
+        """Key management on ``w3`` with its data in ``data_dir``; ``admin`` is the platform
+        admin (the caller checks that it is). ``db`` defaults to ``<data_dir>/gateway.db``.
+
+        On a chain with development accounts those can be bound to keys, except the last one,
+        which is reserved as the faucet; a public chain has neither.
+        """
+        try:
+            devs = dev_accounts(w3)
+        except ConfigurationError:
+            devs = []  # a public chain: no dev accounts, no faucet
+        # The last dev account pays for gas top-ups; it is never bound to a key, so the
+        # faucet's sender is the only one in this process sending from it.
+        faucet_account = devs[-1] if len(devs) > 1 and devs[-1].address != admin.address else None
+        signers = [admin, *(a for a in devs if a is not faucet_account)]
+        keyring = Keyring(
+            keystore=AccountKeystore.open(data_dir, work_factor=work_factor),
+            accounts=signers,
+            reserved=[faucet_account.address] if faucet_account else [],
+        )
+        owned = db is None
+        database = LocalDatabase.open(data_dir) if db is None else db
+        try:
+            keys = KeyStore(database)
+        except BaseException:
+            if owned:
+                database.close()
+            raise
+        return cls(
+            keys=keys,
+            keyring=keyring,
+            admin=admin,
+            faucet=(
+                Faucet(w3=w3, account=faucet_account, amount=faucet_wei)
+                if faucet_account is not None
+                else None
+            ),
+            _db=database if owned else None,
+        )
+
+    def create(
+        self, *, role: KeyRole | str, name: str, address: str | None = None
+    ) -> ProvisionedKey:
+        """Issue a key (see `provision_api_key`); its account is funded on local chains."""
+        return provision_api_key(
+            keys=self.keys,
+            keyring=self.keyring,
+            role=role,
+            name=name,
+            admin=self.admin.address,
+            address=address,
+            faucet=self.faucet,
+        )
+
+    def list(self, *, include_revoked: bool = True) -> list[ApiKey]:
+        return self.keys.list(include_revoked=include_revoked)
+
+    def revoke(self, key_id: str) -> ApiKey:
+        return self.keys.revoke(key_id)
+
+    def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()

@@ -997,6 +997,9 @@ class _Builder:
         """Disputes keyed by sale id, closed by their ruling or settlement; and the rulings."""
         opened: dict[object, dict[str, Any]] = {}
         order: list[object] = []
+        # The market settles before it announces the ruling (`SaleSettled`, then `DisputeRuled`,
+        # in one transaction): a ruling completes the dispute its own settlement just closed.
+        settled_in: dict[object, str] = {}
         timeline = [
             e
             for e in self.events
@@ -1024,6 +1027,14 @@ class _Builder:
                 }
                 continue
             target = opened.get(key) if sale is not None else None
+            if (
+                kind == "dispute_ruled"
+                and target is not None
+                and target["state"] == "closed"
+                and event.tx_hash
+                and settled_in.get(key) == event.tx_hash
+            ):
+                target["state"] = "open"  # reopened only to take its ruling, just below
             if target is None or target["state"] != "open":
                 if kind == "dispute_ruled":
                     # A ruling without its opening (partial history): still a dispute on record.
@@ -1055,6 +1066,7 @@ class _Builder:
                     closed_at=int(event.timestamp),
                 )
             else:  # sale_settled
+                settled_in[key] = event.tx_hash
                 how = _name(_SETTLEMENTS, _field(event.data, "how"))
                 target.update(
                     state="default_refund" if how == "default_refund" else "closed",

@@ -1,11 +1,19 @@
 """Sending transactions that either succeed or fail with a precise `LedgerError`.
 
 Why this exists: web3's ``transact()`` leaves every hard part to the caller. A refused call should
-cost nothing and say why, so each call is simulated (``eth_call``) first and a revert is decoded
-into the contract's own error class *without* sending; a nonce must never be reused or skipped
-even when several threads share an account, so nonces come from a local counter under a lock
-and are resynchronised from the chain whenever a send fails; and a transaction that still fails
-on chain (a race with another sender) is replayed to recover its reason.
+cost nothing and say why, so each call is simulated first and a revert is decoded into the
+contract's own error class *without* sending; a nonce must never be reused or skipped even when
+several threads share an account, so nonces come from a local counter under a lock and are
+resynchronised from the chain whenever a send fails; and a transaction that still fails on chain
+(a race with another sender) is replayed to recover its reason.
+
+Round trips per write, since every one costs a few milliseconds: ``eth_estimateGas`` is the
+simulation (it executes the call and reports a revert with the same data ``eth_call`` would),
+fees and the block gas limit are read at most once per `FEE_MAX_AGE` seconds per chain
+connection (a stale fee is survived: ``maxFeePerGas`` is twice the base fee, and a send refused
+for too low a fee refreshes them and is retried once), the chain id is read once per sender, and
+the receipt is polled at once and then with a short back-off. So a write is normally three
+requests: estimate, send, receipt.
 
 Reverts reach Python in different shapes depending on the node (JSON-RPC error data on anvil and
 real nodes, a ``TransactionFailed`` exception carrying a bytes repr on eth-tester);
@@ -18,6 +26,9 @@ import ast
 import logging
 import math
 import threading
+import time
+import weakref
+from dataclasses import dataclass
 from typing import Any, cast
 
 from eth_abi import decode as abi_decode
@@ -30,7 +41,7 @@ from web3.exceptions import (
     ContractLogicError,
     ProviderConnectionError,
     RequestTimedOut,
-    TimeExhausted,
+    TransactionNotFound,
     Web3RPCError,
 )
 from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
@@ -44,6 +55,7 @@ from ledger.errors import (
 from ledger.types import TxResult
 
 __all__ = [
+    "FEE_MAX_AGE",
     "TransactionSender",
     "call_view",
     "revert_data",
@@ -64,7 +76,12 @@ _NONCE_ERRORS = (
     "already known",
     "underpriced",
 )
+# Node messages meaning "the fee is below what the next block needs" (geth/anvil/reth, py-evm).
+_FEE_ERRORS = ("base fee", "fee too low", "feecap", "fee cap", "gas price too low")
 _DEFAULT_RECEIPT_TIMEOUT = 120.0
+_FIRST_POLL_DELAY = 0.01
+FEE_MAX_AGE = 1.0
+"""Seconds a fee reading (base fee, priority fee, block gas limit) is reused for new writes."""
 
 
 def revert_data(exc: BaseException) -> bytes | None:
@@ -125,7 +142,16 @@ def translate_error(exc: BaseException, decoder: ErrorDecoder) -> LedgerError | 
         return ChainUnavailableError(f"the chain node does not answer: {exc}")
     if isinstance(exc, Web3RPCError):
         return TransactionError(f"the node rejected the request: {exc.message}")
+    if _is_tester_rejection(exc):
+        return TransactionError(f"the node rejected the request: {exc}")
     return None
+
+
+def _is_tester_rejection(exc: BaseException) -> bool:
+    # eth-tester (py-evm) refuses what a JSON-RPC node reports as an error response (a sender
+    # that cannot pay for gas, even in a call) with eth_utils' ValidationError.
+    kind = type(exc)
+    return kind.__name__ == "ValidationError" and kind.__module__.startswith("eth_utils")
 
 
 def call_view(
@@ -227,21 +253,10 @@ class TransactionSender:
         params: TxParams = {"from": self.address, "data": data, "value": Wei(value)}
         if to is not None:
             params["to"] = to
-        self._simulate(params)
-        latest = self._w3.eth.get_block("latest")
-        gas = self._gas_limit(params, block_gas_limit=int(latest["gasLimit"]))
-        fees = self._fees(latest.get("baseFeePerGas"))
-        tx_hash = self._sign_and_send({**params, **fees, "gas": gas})
+        gas = self._gas_limit(params)
+        tx_hash = self._sign_and_send(params, gas=gas)
         try:
-            receipt = self._w3.eth.wait_for_transaction_receipt(
-                HexStr(tx_hash), timeout=self._receipt_timeout, poll_latency=self._poll_latency
-            )
-        except TimeExhausted:
-            raise TransactionError(
-                f"transaction {tx_hash} was not mined within {self._receipt_timeout:g}s; "
-                "it may still be mined later",
-                tx_hash=tx_hash,
-            ) from None
+            receipt = self._wait_for_receipt(tx_hash)
         except Exception as exc:
             if not _is_connection_error(exc):
                 raise
@@ -255,39 +270,73 @@ class TransactionSender:
             raise self._explain_failure(params, receipt, tx_hash=tx_hash, gas=gas)
         return receipt
 
-    def _simulate(self, params: TxParams) -> None:
+    def _estimate(self, params: TxParams) -> int:
+        """``eth_estimateGas``, which is also the simulation: it runs the call, and a revert comes
+        back with the same revert data as from ``eth_call``, decoded here before anything is sent.
+        """
         try:
-            self._w3.eth.call(params, "latest")
+            return int(self._w3.eth.estimate_gas(params))
         except Exception as exc:
             error = translate_error(exc, self._decoder)
             if error is None:
                 raise
             raise error from exc
 
-    def _gas_limit(self, params: TxParams, *, block_gas_limit: int) -> int:
-        estimate = self._w3.eth.estimate_gas(params)
+    def _gas_limit(self, params: TxParams) -> int:
+        estimate = self._estimate(params)
         # The margin covers state drifting between estimate and inclusion; never ask for more
         # than a block holds, or the node refuses the transaction outright.
+        block_gas_limit = _chain_params(self._w3).block_gas_limit
         return min(math.ceil(estimate * self._gas_margin), block_gas_limit)
 
-    def _fees(self, base_fee: Any) -> dict[str, int]:
-        if base_fee is None:  # a pre-London chain
-            return {"gasPrice": int(self._w3.eth.gas_price)}
-        priority = int(self._w3.eth.max_priority_fee)
+    def _fees(self, *, refresh: bool = False) -> dict[str, int]:
+        chain = _chain_params(self._w3, refresh=refresh)
+        if chain.base_fee is None:  # a pre-London chain
+            return {"gasPrice": chain.priority_fee}
         # Twice the base fee survives six full blocks of base-fee increases.
-        return {"maxFeePerGas": 2 * int(base_fee) + priority, "maxPriorityFeePerGas": priority}
+        return {
+            "maxFeePerGas": 2 * chain.base_fee + chain.priority_fee,
+            "maxPriorityFeePerGas": chain.priority_fee,
+        }
 
-    def _sign_and_send(self, fields: dict[str, Any]) -> str:
+    def _wait_for_receipt(self, tx_hash: str) -> TxReceipt:
+        # At once first (a local node mines on receipt), then back off up to poll_latency.
+        deadline = time.monotonic() + self._receipt_timeout
+        delay = min(_FIRST_POLL_DELAY, self._poll_latency)
+        while True:
+            try:
+                return self._w3.eth.get_transaction_receipt(HexStr(tx_hash))
+            except TransactionNotFound:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TransactionError(
+                    f"transaction {tx_hash} was not mined within {self._receipt_timeout:g}s; "
+                    "it may still be mined later",
+                    tx_hash=tx_hash,
+                )
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, self._poll_latency)
+
+    def _sign_and_send(self, params: TxParams, *, gas: int) -> str:
         # The lock spans nonce allocation and submission so that nonces reach the node in order
         # (eth-tester refuses a gap; real nodes would park the later one); waiting for the
         # receipt happens outside it.
+        fees = self._fees()
+        unsigned_base = {k: v for k, v in params.items() if k != "from"}
         with self._lock:
             if self._chain_id is None:
                 self._chain_id = int(self._w3.eth.chain_id)
-            for attempt in (1, 2):
+            retried: set[str] = set()
+            while True:
                 nonce = self._take_nonce()
-                unsigned = {k: v for k, v in fields.items() if k != "from"}
-                unsigned.update(nonce=nonce, chainId=self._chain_id)
+                unsigned: dict[str, Any] = {
+                    **unsigned_base,
+                    **fees,
+                    "gas": gas,
+                    "nonce": nonce,
+                    "chainId": self._chain_id,
+                }
                 signed = self._account.sign_transaction(unsigned)
                 try:
                     tx_hash = self._w3.eth.send_raw_transaction(signed.raw_transaction)
@@ -295,8 +344,14 @@ class TransactionSender:
                     # Whatever happened, the chain is the truth for the next nonce: the node
                     # may or may not have taken this one.
                     self._next_nonce = None
-                    if attempt == 1 and _is_nonce_error(exc):
+                    if "nonce" not in retried and _is_nonce_error(exc):
+                        retried.add("nonce")
                         log.info("nonce %d for %s was stale; resynchronised", nonce, self.address)
+                        continue
+                    if "fee" not in retried and _is_fee_error(exc):
+                        retried.add("fee")
+                        log.info("the fee reading was stale; refreshed")
+                        fees = self._fees(refresh=True)
                         continue
                     error = translate_error(exc, self._decoder)
                     if error is not None:
@@ -306,7 +361,6 @@ class TransactionSender:
                 hex_hash = HexBytes(tx_hash).to_0x_hex()
                 log.debug("sent %s from %s with nonce %d", hex_hash, self.address, nonce)
                 return hex_hash
-        raise AssertionError("unreachable")
 
     def _take_nonce(self) -> int:
         if self._next_nonce is None:
@@ -345,3 +399,47 @@ class TransactionSender:
 def _is_nonce_error(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(marker in text for marker in _NONCE_ERRORS)
+
+
+def _is_fee_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in _FEE_ERRORS)
+
+
+# ---------------------------------------------------------------------- fee readings
+
+
+@dataclass(frozen=True)
+class _ChainParams:
+    read_at: float
+    block_gas_limit: int
+    base_fee: int | None
+    """None on a pre-London chain; `priority_fee` is then the legacy gas price."""
+    priority_fee: int
+
+
+# One reading per Web3 object (so per chain connection), shared by all its senders.
+_readings: weakref.WeakKeyDictionary[Web3, _ChainParams] = weakref.WeakKeyDictionary()
+_readings_lock = threading.Lock()
+
+
+def _chain_params(w3: Web3, *, refresh: bool = False) -> _ChainParams:
+    """The latest block's gas limit and fees, read at most once per `FEE_MAX_AGE` seconds."""
+    now = time.monotonic()
+    with _readings_lock:
+        cached = _readings.get(w3)
+    if cached is not None and not refresh and now - cached.read_at < FEE_MAX_AGE:
+        return cached
+    latest = w3.eth.get_block("latest")
+    base_fee = latest.get("baseFeePerGas")
+    # Pre-London: the legacy gas price; otherwise the priority fee on top of the base fee.
+    price = int(w3.eth.gas_price) if base_fee is None else int(w3.eth.max_priority_fee)
+    reading = _ChainParams(
+        read_at=now,
+        block_gas_limit=int(latest["gasLimit"]),
+        base_fee=None if base_fee is None else int(base_fee),
+        priority_fee=price,
+    )
+    with _readings_lock:
+        _readings[w3] = reading
+    return reading

@@ -11,10 +11,10 @@ contracts change, on the same chain, with the same calldata realism, in one comm
     .venv/bin/python scripts/bench_gas.py --rpc URL        # a node that is already running
     .venv/bin/python scripts/bench_gas.py --strict         # exit 1 when a target is missed
 
-It deploys ``ItemPassport`` and ``ReferenceERC721`` from the shipped artifacts (no dependency on
-a deploy module), runs each measurement, and prints ONE JSON object to stdout (progress and
-warnings go to stderr), so ``bench_gas.py | jq`` works. Gas is ``gasUsed`` from the receipt: what
-the sender pays, calldata and refunds included.
+It deploys ``ItemPassport``, the ``ResaleMarket`` it names and ``ReferenceERC721`` from the
+shipped artifacts (no dependency on a deploy module), runs each measurement, and prints ONE JSON
+object to stdout (progress and warnings go to stderr), so ``bench_gas.py | jq`` works. Gas is
+``gasUsed`` from the receipt: what the sender pays, calldata and refunds included.
 
 How the numbers are kept honest:
 
@@ -31,6 +31,11 @@ How the numbers are kept honest:
   approval involved).
 * Each measurement sets up its own state with unmeasured transactions, so measurements do not
   depend on their order.
+* Market sales are priced at 1.2345... ETH (a full-width amount), and every settlement starts
+  from zero credits for everyone it pays (earlier credits are withdrawn first, unmeasured): a
+  settlement then pays the 20k SSTORE for each new credit, as for a seller's first sale. A
+  platform whose treasury already holds a credit pays about 17k less per settlement. Buyers hold
+  no passport yet, so an item delivered to them writes their balance from zero.
 
 Adding an operation (e.g. for the resale market): write ``def _measure_x(bench: Bench) -> int``
 returning the gas of the one transaction of interest, append ``Measurement("x", _measure_x)`` to
@@ -61,6 +66,7 @@ from ledger.node import AnvilError, AnvilNode
 from ledger.types import ConditionGrade, ItemStatus, Role, Verdict
 
 __all__ = [
+    "MARKET",
     "MEASUREMENTS",
     "PASSPORT",
     "RATIOS",
@@ -75,11 +81,19 @@ __all__ = [
 
 PASSPORT = "ItemPassport"
 REFERENCE = "ReferenceERC721"
+MARKET = "ResaleMarket"
 BATCH_SIZE = 100
 # ItemPassport's constructor: (initialAdmin, adminTransferDelay, baseTokenURI). The values do not
 # affect any measured path.
 _ADMIN_TRANSFER_DELAY = 3 * 24 * 3600
 _BASE_URI = "https://passport.example/items/"
+# ResaleMarket's constructor: (passport, treasury, feeBps, deliveryWindow, shippingWindow,
+# rulingWindow); `ledger.deploy`'s defaults.
+_DAY = 24 * 3600
+_MARKET_FEE_BPS = 250
+_MARKET_WINDOWS = (14 * _DAY, 7 * _DAY, 7 * _DAY)
+_SALE_PRICE = 1_234_567_890_123_456_789
+_EVIDENCE_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 _RATIO_DIGITS = 4
 
 
@@ -108,40 +122,46 @@ def random_bytes32() -> bytes:
 class Bench:
     """A chain with the contracts deployed and the accounts a measurement needs.
 
-    ``admin`` deployed ``ItemPassport``; ``merchant`` and ``authenticator`` are vetted for their
-    roles. Accounts that must sign (an owner transferring or flagging) come from
-    :meth:`signing_holder`, which hands each out once per contract so it is a new holder of that
-    contract; recipients that never sign are random addresses from :meth:`new_holder`.
+    ``admin`` deployed ``ItemPassport`` and the ``ResaleMarket`` it names (fees credited to
+    ``admin``); ``merchant``, ``authenticator`` and ``arbiter`` are vetted for their roles (the
+    arbiter is the node's last account, so the others keep their places). Accounts that must sign
+    (an owner transferring or flagging, a buyer) come from :meth:`signing_holder`, which hands
+    each out once per contract so it is a new holder of that contract; recipients that never
+    sign are random addresses from :meth:`new_holder`.
     """
 
     w3: Web3
     admin: ChecksumAddress
     merchant: ChecksumAddress
     authenticator: ChecksumAddress
+    arbiter: ChecksumAddress
     spare_signers: list[ChecksumAddress]
     _contracts: dict[str, Contract] = field(default_factory=dict)
     _used_signers: dict[str, set[ChecksumAddress]] = field(default_factory=dict)
 
     @classmethod
     def deploy(cls, w3: Web3) -> Bench:
-        """Deploy the contracts and vet the merchant and the authenticator."""
+        """Deploy the contracts and vet the merchant, the authenticator and the arbiter."""
         accounts = list(w3.eth.accounts)
-        if len(accounts) < 4:
+        if len(accounts) < 5:
             raise BenchError(
-                f"the node has {len(accounts)} unlocked accounts; the benchmark needs at least 4 "
-                "(admin, merchant, authenticator, holders)"
+                f"the node has {len(accounts)} unlocked accounts; the benchmark needs at least 5 "
+                "(admin, merchant, authenticator, holders, arbiter)"
             )
         bench = cls(
             w3=w3,
             admin=accounts[0],
             merchant=accounts[1],
             authenticator=accounts[2],
-            spare_signers=accounts[3:],
+            arbiter=accounts[-1],
+            spare_signers=accounts[3:-1],
         )
         bench.contract(PASSPORT)
         bench.contract(REFERENCE)
+        bench.transact(bench.passport.functions.setMarket(bench.market.address), bench.admin)
         bench.vet(bench.merchant, Role.MERCHANT, "Bench Merchant")
         bench.vet(bench.authenticator, Role.AUTHENTICATOR, "Bench Authenticator")
+        bench.vet(bench.arbiter, Role.ARBITER, "Bench Arbiter")
         return bench
 
     @property
@@ -151,6 +171,10 @@ class Bench:
     @property
     def reference(self) -> Contract:
         return self.contract(REFERENCE)
+
+    @property
+    def market(self) -> Contract:
+        return self.contract(MARKET)
 
     def contract(self, name: str) -> Contract:
         """The deployed contract ``name``, deploying it (by ``admin``) on first use."""
@@ -173,13 +197,17 @@ class Bench:
             raise BenchError(f"transaction {tx_hash.hex()} reverted")
         return receipt
 
-    def transact(self, call: Any, sender: ChecksumAddress) -> TxReceipt:
-        """Send a prepared contract call from ``sender`` and return its successful receipt."""
-        return self.wait(call.transact({"from": sender}))
+    def transact(self, call: Any, sender: ChecksumAddress, *, value: int = 0) -> TxReceipt:
+        """Send a prepared contract call from ``sender`` (paying ``value`` wei) and return its
+        successful receipt."""
+        params: dict[str, Any] = {"from": sender}
+        if value:
+            params["value"] = value
+        return self.wait(call.transact(params))
 
-    def gas(self, call: Any, sender: ChecksumAddress) -> int:
+    def gas(self, call: Any, sender: ChecksumAddress, *, value: int = 0) -> int:
         """Gas used by the call sent from ``sender``, from its receipt."""
-        return int(self.transact(call, sender)["gasUsed"])
+        return int(self.transact(call, sender, value=value)["gasUsed"])
 
     def new_holder(self) -> ChecksumAddress:
         """A random address: holds no token of any contract and never signs."""
@@ -211,6 +239,32 @@ class Bench:
         self.transact(call, self.merchant)
         return item_id
 
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def listing(self) -> int:
+        """A fresh item of ``merchant`` listed at `_SALE_PRICE` (unmeasured); its listing id."""
+        item_id = self.register(self.merchant)
+        call = self.market.functions.list(item_id, _SALE_PRICE, self.now() + 30 * _DAY)
+        self.transact(call, self.merchant)
+        return int(self.market.functions.listingCount().call())
+
+    def sale(self, buyer: ChecksumAddress, *, shipped: bool) -> int:
+        """A fresh listing bought by ``buyer`` (and shipped), unmeasured; its sale id."""
+        listing_id = self.listing()
+        self.transact(self.market.functions.buy(listing_id), buyer, value=_SALE_PRICE)
+        sale_id = int(self.market.functions.saleCount().call())
+        if shipped:
+            call = self.market.functions.markShipped(sale_id, random_bytes32())
+            self.transact(call, self.merchant)
+        return sale_id
+
+    def clear_credits(self, *accounts: ChecksumAddress) -> None:
+        """Withdraw what ``accounts`` hold in the market (unmeasured), so settlements start at 0."""
+        for account in accounts:
+            if self.market.functions.credits(account).call():
+                self.transact(self.market.functions.withdraw(), account)
+
     def reference_mint(self, owner: ChecksumAddress) -> int:
         """Mint a fresh reference token to ``owner`` (unmeasured set-up); returns its id."""
         token_id = int.from_bytes(random_bytes32(), "big")
@@ -221,6 +275,8 @@ class Bench:
 def _constructor_args(name: str, bench: Bench) -> tuple[Any, ...]:
     if name == PASSPORT:
         return (bench.admin, _ADMIN_TRANSFER_DELAY, _BASE_URI)
+    if name == MARKET:
+        return (bench.passport.address, bench.admin, _MARKET_FEE_BPS, *_MARKET_WINDOWS)
     return ()
 
 
@@ -265,6 +321,50 @@ def _measure_authenticate(bench: Bench) -> int:
     return bench.gas(call, bench.authenticator)
 
 
+def _measure_market_list(bench: Bench) -> int:
+    item_id = bench.register(bench.merchant)
+    call = bench.market.functions.list(item_id, _SALE_PRICE, bench.now() + 30 * _DAY)
+    return bench.gas(call, bench.merchant)
+
+
+def _measure_market_buy(bench: Bench) -> int:
+    listing_id = bench.listing()
+    buyer = bench.signing_holder(PASSPORT)
+    return bench.gas(bench.market.functions.buy(listing_id), buyer, value=_SALE_PRICE)
+
+
+def _measure_market_ship(bench: Bench) -> int:
+    sale_id = bench.sale(bench.signing_holder(PASSPORT), shipped=False)
+    return bench.gas(bench.market.functions.markShipped(sale_id, random_bytes32()), bench.merchant)
+
+
+def _measure_market_confirm(bench: Bench) -> int:
+    buyer = bench.signing_holder(PASSPORT)
+    sale_id = bench.sale(buyer, shipped=True)
+    bench.clear_credits(bench.merchant, bench.admin)
+    return bench.gas(bench.market.functions.confirmDelivery(sale_id), buyer)
+
+
+def _measure_market_dispute_round_trip(bench: Bench) -> int:
+    """Open a dispute (buyer), add evidence (seller), rule a 25% partial refund (arbiter): the
+    heaviest ruling, which pays all three parties and delivers the item."""
+    buyer = bench.signing_holder(PASSPORT)
+    sale_id = bench.sale(buyer, shipped=True)
+    bench.clear_credits(bench.merchant, bench.admin, buyer)
+    fn = bench.market.functions
+    steps = {
+        "open": bench.gas(
+            fn.openDispute(sale_id, 2, random_bytes32(), _EVIDENCE_URI), buyer
+        ),  # NotAsDescribed
+        "evidence": bench.gas(
+            fn.submitEvidence(sale_id, random_bytes32(), _EVIDENCE_URI), bench.merchant
+        ),
+        "rule": bench.gas(fn.rule(sale_id, 3, 2_500, False, random_bytes32()), bench.arbiter),
+    }
+    _log("market_dispute_round_trip: " + ", ".join(f"{k} {v}" for k, v in steps.items()))
+    return sum(steps.values())
+
+
 def _measure_reference_mint(bench: Bench) -> int:
     token_id = int.from_bytes(random_bytes32(), "big")
     return bench.gas(bench.reference.functions.mint(bench.new_holder(), token_id), bench.admin)
@@ -301,6 +401,11 @@ MEASUREMENTS: list[Measurement] = [
     Measurement("transfer", _measure_transfer),
     Measurement("flag_lost_stolen", _measure_flag_lost_stolen),
     Measurement("authenticate", _measure_authenticate),
+    Measurement("market_list", _measure_market_list),
+    Measurement("market_buy", _measure_market_buy),
+    Measurement("market_ship", _measure_market_ship),
+    Measurement("market_confirm", _measure_market_confirm),
+    Measurement("market_dispute_round_trip", _measure_market_dispute_round_trip),
     Measurement("reference_mint", _measure_reference_mint),
     Measurement("reference_transfer", _measure_reference_transfer),
 ]
@@ -380,7 +485,8 @@ def _connect(args: argparse.Namespace) -> Iterator[tuple[Web3, str]]:
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Gas of ItemPassport operations vs a plain OpenZeppelin ERC-721, as JSON."
+        description="Gas of ItemPassport (and ResaleMarket) operations vs a plain OpenZeppelin "
+        "ERC-721, as JSON."
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""``make run``: a local provenance ledger in one command, which remembers everything on restart.
+"""``make run``: the whole local stack in one command, which remembers everything on restart.
 
 1. Attach to the anvil answering at ``$PROVENANCE_ANVIL_URL`` (default http://127.0.0.1:8545),
    or start one whose state is kept in ``<data-dir>/anvil-state.json``.
@@ -8,9 +8,13 @@
 3. Seed the demo once: vet a merchant and an authenticator, register a demo item, authenticate
    it, sell it to a buyer. Each step is skipped when already done (see scripts/seed.py).
 4. Print the contract, the chain id and the demo item's history, checked against its metadata.
-5. Keep running until Ctrl-C or SIGTERM, then stop the anvil it started so the state is saved.
+5. Serve the HTTP gateway (``api.main.serve``) on ``$PROVENANCE_HOST:$PROVENANCE_PORT``
+   (default 127.0.0.1:8000) in this process, on the same node and deployment; the bootstrap
+   admin API key is in ``<data-dir>/admin.key`` (or ``$PROVENANCE_ADMIN_API_KEY``).
+6. On Ctrl-C or SIGTERM stop the gateway, then the anvil it started, so the state is saved.
 
-``--data-dir`` (``$PROVENANCE_DATA_DIR``) defaults to ``.provenance/``.
+``--data-dir`` (``$PROVENANCE_DATA_DIR``) defaults to ``.provenance/``; the other gateway settings
+are the ``PROVENANCE_*`` variables of `api.settings.Settings`.
 """
 
 from __future__ import annotations
@@ -19,24 +23,30 @@ import argparse
 import os
 import signal
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-# scripts/ is not a package; running this file puts its directory on sys.path.
+# scripts/ is not a package; running this file puts its directory on sys.path. The repository
+# root goes there too, so the gateway (api/) imports even from an older editable install.
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+
 from seed import DEMO_BRAND, DEMO_SERIAL, demo_accounts, seed_demo
 
+from api.main import admin_key_hint, docs_url, serve
+from api.settings import Settings
 from ledger.chain import ANVIL_STATE_FILE, Connection, connect
 from ledger.cli import history_table
 from ledger.client import ProvenanceClient
-from ledger.config import DATA_DIR_ENV_VAR, DEFAULT_DATA_DIR, deployment_path
+from ledger.config import DATA_DIR_ENV_VAR, DEFAULT_DATA_DIR, Signer, deployment_path
 from ledger.deploy import load_or_deploy
 from ledger.errors import LedgerError
+from ledger.hashing import item_id
 
 READY_MESSAGE = "Ready."
 
@@ -46,12 +56,16 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _show(console: Console, connection: Connection, data_dir: Path) -> None:
+def _show(console: Console, connection: Connection, settings: Settings) -> Signer:
+    """Deploy once, seed once, print what there is; returns the admin for the gateway."""
+    data_dir = settings.data_dir
     w3 = connection.w3
     chain_id = int(w3.eth.chain_id)
     accounts = demo_accounts(w3)
     record = deployment_path(data_dir=data_dir, chain_id=chain_id)
-    deployment, fresh = load_or_deploy(w3=w3, path=record, admin=accounts.admin)
+    deployment, fresh = load_or_deploy(
+        w3=w3, path=record, admin=accounts.admin, base_uri=f"{settings.base_url}/items/"
+    )
     seed = seed_demo(w3=w3, deployment=deployment, accounts=accounts)
 
     overview = Table.grid(padding=(0, 2))
@@ -103,24 +117,50 @@ def _show(console: Console, connection: Connection, data_dir: Path) -> None:
         console.print("[green]✓ verified[/]: the demo metadata matches the hash on chain")
     else:
         console.print("[red]✗ the demo metadata does not match the hash on chain[/]")
+    # The gateway signs as the account that deployed and seeded, whatever the environment says.
+    return Signer(account=accounts.admin, source="development account 0 (make run)")
+
+
+def _show_gateway(console: Console, settings: Settings) -> None:
+    gateway = Table.grid(padding=(0, 2))
+    gateway.add_column(style="bold")
+    gateway.add_column()
+    gateway.add_row("gateway", f"{settings.base_url} (starting …)")
+    gateway.add_row("API docs", docs_url(settings))
+    gateway.add_row(
+        "admin API key", f"{admin_key_hint(settings)} (send 'Authorization: Bearer <key>')"
+    )
+    console.print(gateway)
+
+
+def _ready_message(console: Console, settings: Settings, item: str) -> None:
     console.print(
-        f"\n[bold green]{READY_MESSAGE}[/] Try: .venv/bin/provenance history {item}\n"
+        f"\n[bold green]{READY_MESSAGE}[/] API docs: {docs_url(settings)}\n"
+        f"Try: curl {settings.base_url}/items/{item}/history\n"
+        f"     .venv/bin/provenance history {item}\n"
         "Press Ctrl-C to stop."
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run a local provenance ledger (make run).")
+    parser = argparse.ArgumentParser(description="Run the local provenance stack (make run).")
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=Path(os.environ.get(DATA_DIR_ENV_VAR) or DEFAULT_DATA_DIR),
-        help="where the chain state and deployment record live (default .provenance/)",
+        help="where the chain state, deployment record and gateway data live "
+        "(default .provenance/)",
     )
     args = parser.parse_args(argv)
     console = Console()
     errors = Console(stderr=True)
+    try:
+        settings = Settings(data_dir=args.data_dir, chain="anvil")
+    except ValidationError as exc:
+        errors.print(Text(f"error: invalid PROVENANCE_* setting: {exc}", style="red"))
+        return 2
     # Explicit for SIGINT too: a shell starting us in the background would have it ignored.
+    # While uvicorn serves, it handles both itself and re-raises them here once it has stopped.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
 
@@ -129,11 +169,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         console.print(f"Connecting to anvil (data in {args.data_dir}) …")
         connection = connect(target="anvil", data_dir=args.data_dir)
-        _show(console, connection, args.data_dir)
-        while True:
-            # Not signal.pause(): a signal landing between Python's signal check and the pause()
-            # syscall would leave it waiting for a second one. sleep() wakes up regardless.
-            time.sleep(0.5)
+        admin = _show(console, connection, settings)
+        _show_gateway(console, settings)
+        item = "0x" + item_id(brand=DEMO_BRAND, serial=DEMO_SERIAL).hex()
+        serve(
+            settings,
+            connection=connection,
+            signer=admin,
+            on_ready=lambda: _ready_message(console, settings, item),
+        )
+        console.print("\nStopping …")
     except KeyboardInterrupt:
         console.print("\nStopping …")
     except LedgerError as exc:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routes import health, items, keys, merchants, relay
+from api.routes import health, items, keys, merchants, pages, relay
 
 __all__ = ["api_router"]
 
@@ -12,3 +12,4 @@ api_router.include_router(keys.router)
 api_router.include_router(merchants.router)
 api_router.include_router(items.router)
 api_router.include_router(relay.router)
+api_router.include_router(pages.router)

@@ -3,10 +3,10 @@ the chain's ownership and vetting rules apply to the caller and nobody else."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import (
     AuthenticatorOperator,
@@ -14,8 +14,11 @@ from api.deps import (
     ItemOperator,
     MerchantOperator,
     ReaderDep,
+    SettingsDep,
     WriterDep,
 )
+from api.dossier import evidence_bundle, trust_report
+from api.qr import page_url, qr_png, qr_svg
 from api.routes._common import ACCEPTED, errors
 from api.routing import GuardedRoute
 from api.schemas.common import Brand, ItemIdStr, Serial
@@ -35,10 +38,11 @@ from api.schemas.items import (
     RetireRequest,
     ServiceCreate,
     TransferRequest,
-    VerificationView,
     VerifyRequest,
 )
-from api.views import event_view, hex32, item_view
+from api.schemas.trust import ItemVerificationView, TrustReportView
+from api.settings import Settings
+from api.views import event_view, hex32, item_view, trust_view
 from ledger.client import (
     DUPLICATE_IN_INPUT,
     NewItem,
@@ -46,6 +50,7 @@ from ledger.client import (
     Registration,
     parse_item_id,
 )
+from ledger.evidence import bundle_json
 from ledger.hashing import item_id as label_item_id
 from ledger.ownership import require_owner
 from ledger.types import (
@@ -188,11 +193,15 @@ def get_history(item_id: ItemIdPath, reader: ReaderDep) -> HistoryView:
     return HistoryView(item_id=item_id, events=[event_view(e) for e in events])
 
 
-@router.post("/{item_id}/verify", response_model=VerificationView, responses=errors(404))
-def verify_item(item_id: ItemIdPath, body: VerifyRequest, reader: ReaderDep) -> VerificationView:
-    """Whether ``metadata`` is the item's current metadata document (by RFC 8785 hash)."""
+@router.post("/{item_id}/verify", response_model=ItemVerificationView, responses=errors(404))
+def verify_item(
+    item_id: ItemIdPath, body: VerifyRequest, reader: ReaderDep
+) -> ItemVerificationView:
+    """Whether ``metadata`` is the item's current metadata document (by RFC 8785 hash), and
+    the item's trust report (``trust``: verdict ok / caution / do_not_buy, the reasons with
+    their rule ids, and the facts they rest on)."""
     verification = reader.verify(item_id=_id(item_id), metadata=body.metadata)
-    return VerificationView(
+    return ItemVerificationView(
         item_id=item_id,
         matches=verification.matches,
         given_hash=hex32(verification.given_hash),
@@ -200,7 +209,85 @@ def verify_item(item_id: ItemIdPath, body: VerifyRequest, reader: ReaderDep) -> 
             None if verification.registered_hash is None else hex32(verification.registered_hash)
         ),
         item=item_view(verification.item, verification.registered_hash),
+        trust=trust_view(trust_report(reader, verification.item_id)),
     )
+
+
+@router.get("/{item_id}/trust", response_model=TrustReportView, responses=errors(404))
+def get_trust_report(item_id: ItemIdPath, reader: ReaderDep) -> TrustReportView:
+    """The trust report: a verdict (ok, caution, do_not_buy), every reason for it with the id of
+    the rule that produced it, and the facts (flags, verdicts, disputes, registrant standing,
+    owners, services, retirement). The rule table is in the README."""
+    return trust_view(trust_report(reader, _id(item_id)))
+
+
+@router.get(
+    "/{item_id}/evidence",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The evidence bundle (a download: evidence-<item id>.json).",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "headers": {
+                "Content-Disposition": {
+                    "description": "attachment; filename=evidence-<item id>.json",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **errors(404),
+    },
+)
+def get_evidence(item_id: ItemIdPath, reader: ReaderDep) -> Response:
+    """Every log about the item, raw and decoded, with where it is on chain: anyone can re-check
+    it against any node of the chain (``provenance verify-bundle FILE --rpc URL``)."""
+    bundle = evidence_bundle(reader, _id(item_id))
+    return Response(
+        bundle_json(bundle).encode("utf-8"),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f"attachment; filename=evidence-{item_id}.json",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _qr_headers(settings: Settings) -> dict[str, str]:
+    # A registered item's page URL never changes, so the code may be cached; but without a
+    # public URL it is built from the request's Host header, which a shared cache must not
+    # hand to anyone else.
+    scope = "public" if settings.public_url else "private"
+    return {"Cache-Control": f"{scope}, max-age=3600"}
+
+
+def _qr_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "description": "A QR code of the item's buyer's page URL (/verify/{item_id}).",
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **errors(404),
+    }
+
+
+@router.get("/{item_id}/qr.svg", response_class=Response, responses=_qr_responses("image/svg+xml"))
+def get_qr_svg(
+    item_id: ItemIdPath, request: Request, reader: ReaderDep, settings: SettingsDep
+) -> Response:
+    """The QR code for the item's label, as SVG: it opens the buyer's page."""
+    item = reader.item(_id(item_id))
+    url = page_url(settings=settings, request=request, item_hex=hex32(item.item_id))
+    return Response(qr_svg(url), media_type="image/svg+xml", headers=_qr_headers(settings))
+
+
+@router.get("/{item_id}/qr.png", response_class=Response, responses=_qr_responses("image/png"))
+def get_qr_png(
+    item_id: ItemIdPath, request: Request, reader: ReaderDep, settings: SettingsDep
+) -> Response:
+    """The QR code for the item's label, as PNG: it opens the buyer's page."""
+    item = reader.item(_id(item_id))
+    url = page_url(settings=settings, request=request, item_hex=hex32(item.item_id))
+    return Response(qr_png(url), media_type="image/png", headers=_qr_headers(settings))
 
 
 # ---------------------------------------------------------------------- item actions

@@ -18,6 +18,8 @@ from ledger.hashing import hash_document, normalise_brand, normalise_serial
 
 __all__ = [
     "MAX_TEXT",
+    "ZERO_ADDRESS",
+    "ZERO_ITEM_ID",
     "AcceptedView",
     "AddressStr",
     "Brand",
@@ -127,24 +129,54 @@ def _evidence(value: Any) -> Any:
     return value
 
 
+ZERO_ADDRESS = "0x" + "0" * 40
+ZERO_ITEM_ID = "0x" + "0" * 64
+
+# What the validators accept, as exactly as JSON Schema can say it. The EIP-55 checksum of a
+# mixed-case address cannot be a pattern; the custom format "eth-address" names that rule.
 AddressStr = Annotated[
     str,
     AfterValidator(_address),
-    WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "eth-address",
+            "pattern": "^0x[0-9a-fA-F]{40}$",
+            "not": {"const": ZERO_ADDRESS},
+            "description": "An Ethereum address: 0x + 40 hex digits, all lower-case, all "
+            "upper-case or with a valid EIP-55 checksum; not the zero address.",
+        }
+    ),
 ]
 ItemIdStr = Annotated[
     str,
     AfterValidator(_item_id),
-    WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^0x[0-9a-fA-F]{64}$",
+            "not": {"const": ZERO_ITEM_ID},
+            "description": "An item id: 0x + 64 hex digits, not zero.",
+        }
+    ),
 ]
 TxHashStr = Annotated[
     str,
     AfterValidator(_tx_hash),
     WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}),
 ]
-Brand = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(_brand)]
+# The patterns are documentation: the validators check them, with their own error codes.
+Brand = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TEXT),
+    AfterValidator(_brand),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": "\\S"}),
+]
 Serial = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(_serial)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TEXT),
+    AfterValidator(_serial),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": "[^\\s-]"}),
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 MetadataUri = Annotated[str, StringConstraints(max_length=MAX_URI)]

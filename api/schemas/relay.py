@@ -15,6 +15,8 @@ class RelayRequest(RequestModel):
         min_length=4,
         max_length=2 + 2 * MAX_RAW_TRANSACTION_BYTES,
         description="A signed transaction to one of our contracts, 0x-hex.",
+        # Documented only: the decoder checks it, with the `malformed_transaction` code.
+        json_schema_extra={"pattern": "^0x([0-9a-fA-F]{2})+$"},
     )
 
 

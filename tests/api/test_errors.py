@@ -134,3 +134,33 @@ def test_merchant_body_errors(api: Api) -> None:
     ]:
         response = api.client.post("/merchants", json={**base, **patch}, headers=headers)
         assert_error(response, 422, code, field)
+
+
+def test_unknown_query_parameters_are_refused_like_unknown_fields(api: Api) -> None:
+    # A misspelt ?wait=false must not silently wait for the transaction to be mined.
+    response = api.client.post(
+        "/items?wiat=false", json=api.new_item(), headers=api.merchant.headers
+    )
+    assert_error(response, 422, "unknown_field", "wiat")
+    assert_error(api.client.get("/health?verbose=1"), 422, "unknown_field", "verbose")
+    assert (
+        api.client.get("/keys?include_revoked=false", headers=api.admin.headers).status_code == 200
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/keys", "GET, POST"),
+        ("OPTIONS", "/keys", "GET, POST"),
+        ("GET", "/items/batch", "POST"),
+        ("DELETE", f"/items/{ITEM}", "GET"),
+        ("POST", "/items/lookup", "GET"),
+    ],
+)
+def test_wrong_methods_are_405_with_every_documented_method_allowed(
+    api: Api, method: str, path: str, allow: str
+) -> None:
+    response = api.client.request(method, path, headers=api.admin.headers)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allow

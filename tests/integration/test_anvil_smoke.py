@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -157,16 +158,42 @@ def test_make_run_deploys_and_seeds_once_then_reuses_both_after_a_restart(
     repo_root: Path, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
     env = {
         **{k: v for k, v in os.environ.items() if k not in CLEAN_ENV},
         "PROVENANCE_ANVIL_URL": f"http://127.0.0.1:{_free_port()}",
         "PROVENANCE_DATA_DIR": str(data_dir),
+        "PROVENANCE_PORT": str(port),
+        "PROVENANCE_KEYSTORE_WORK_FACTOR": "1024",
         "PYTHONUNBUFFERED": "1",
         "COLUMNS": "200",
     }
+    env.pop("PROVENANCE_ADMIN_API_KEY", None)
+    env.pop("PROVENANCE_HOST", None)
 
     first = _Run(repo_root=repo_root, env=env)
     first.wait_for("Ready.")
+    # The gateway answers on the same chain and deployment, and the admin key it wrote works.
+    health = httpx.get(f"{base}/health", timeout=30)
+    assert health.status_code == 200, health.text
+    admin = {"Authorization": f"Bearer {(data_dir / 'admin.key').read_text().strip()}"}
+    with httpx.Client(base_url=base, timeout=60) as http:
+        key = http.post("/keys", json={"role": "merchant", "name": "Run Resale"}, headers=admin)
+        assert key.status_code == 201, key.text
+        merchant = key.json()
+        vetted = http.post(
+            "/merchants",
+            json={"address": merchant["address"], "name": "Run Resale", "credentials": {"n": 1}},
+            headers=admin,
+        )
+        assert vetted.status_code == 201, vetted.text
+        item = http.post(
+            "/items",
+            json={"brand": "Maison Run", "serial": "RUN-1", "metadata": {"v": 1}},
+            headers={"Authorization": f"Bearer {merchant['api_key']}"},
+        )
+        assert item.status_code == 201, item.text
     assert first.stop() == 0, first.output
     assert "deployed now" in first.output
     assert "registered the demo item" in first.output
@@ -174,14 +201,28 @@ def test_make_run_deploys_and_seeds_once_then_reuses_both_after_a_restart(
     assert "✓ verified" in first.output
     for kind in ("registered", "authenticated", "transferred"):
         assert kind in first.output
+    assert f"{base}/docs" in first.output
+    assert str(data_dir / "admin.key") in first.output
+    assert admin["Authorization"].split()[1] not in first.output  # the path, never the key
     assert "state saved" in first.output
     assert (data_dir / "anvil-state.json").is_file()
     (record,) = data_dir.glob("deployment-*.json")
     contract = json.loads(record.read_text())["passport"]
     assert contract in first.output
+    assert health.json()["contracts"]["passport"] == contract
 
     second = _Run(repo_root=repo_root, env=env)
     second.wait_for("Ready.")
+    with httpx.Client(base_url=base, timeout=60) as http:
+        assert http.get("/health").json()["contracts"]["passport"] == contract
+        again = http.get(f"/items/{item.json()['item_id']}")
+        assert again.status_code == 200 and again.json()["owner"] == merchant["address"]
+        more = http.post(
+            "/items",
+            json={"brand": "Maison Run", "serial": "RUN-2", "metadata": {"v": 2}},
+            headers={"Authorization": f"Bearer {merchant['api_key']}"},
+        )
+        assert more.status_code == 201, more.text  # the key and its keystore account survived
     assert second.stop() == 0, second.output
     assert "reused" in second.output
     assert contract in second.output

@@ -11,11 +11,18 @@ mocked; a few tests also run the CLI without the hook.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from eth_account import Account as EthAccount
 from eth_account.signers.local import LocalAccount
@@ -28,6 +35,7 @@ from ledger.client import ProvenanceClient
 from ledger.config import deployment_path
 from ledger.deploy import Deployment, load_deployment, save_deployment
 from ledger.hashing import hash_bytes, hash_document, item_id
+from ledger.keys import KeyRole, KeyStore
 from ledger.types import AccountStatus, ItemId, ItemStatus, Role, Verdict
 from tests.conftest import DevAccounts
 
@@ -40,7 +48,11 @@ CLEAN_ENV: dict[str, str | None] = {
     "PROVENANCE_PRIVATE_KEY": None,
     "PROVENANCE_ACCOUNT": None,
     "PROVENANCE_DEBUG": None,
+    "PROVENANCE_FAUCET_WEI": None,
+    "PROVENANCE_ADMIN_API_KEY": None,
     "COLUMNS": "200",
+    # scrypt at eth-keyfile's default costs ~0.7 s per new keystore account.
+    "PROVENANCE_KEYSTORE_WORK_FACTOR": "1024",
 }
 
 
@@ -130,12 +142,15 @@ def test_help_lists_every_command() -> None:
     assert result.exit_code == 0
     for command in (
         "deploy", "merchant", "register", "transfer", "flag", "clear-flag", "attest", "service",
-        "retire", "history", "verify", "import",
+        "retire", "history", "verify", "import", "keys", "serve",
     ):  # fmt: skip
         assert command in result.output
     merchant = CliRunner().invoke(app, ["merchant", "--help"], env=CLEAN_ENV)
     for command in ("approve", "suspend", "reinstate", "revoke"):
         assert command in merchant.output
+    keys = CliRunner().invoke(app, ["keys", "--help"], env=CLEAN_ENV)
+    for command in ("create", "list", "revoke"):
+        assert command in keys.output
 
 
 def test_deploy_writes_the_record_and_a_second_deploy_reuses_it(
@@ -463,3 +478,155 @@ def test_show_reports_the_items_current_state(cli: Cli, accounts: DevAccounts, f
     assert shown["status"] == "active" and shown["last_verdict"] == "none"
     assert shown["metadata_hash"] == "0x" + hash_document({"model": "SHOW-1"}).hex()
     assert "Second Life Luxury" in cli.ok("show", item).output  # the registrant's vetted name
+
+
+# ---------------------------------------------------------------------- API keys and the gateway
+
+
+def _created_key(result: Result) -> dict[str, Any]:
+    assert result.exit_code == 0, result.output
+    created: dict[str, Any] = json.loads(result.stdout)
+    return created
+
+
+def _key_store(cli: Cli) -> KeyStore:
+    return KeyStore.open(cli.data_dir)
+
+
+def test_keys_create_makes_a_funded_keystore_account_and_a_key_the_store_accepts(
+    cli: Cli, w3: Web3
+) -> None:
+    result = cli("keys", "create", "--role", "merchant", "--name", "Fresh Resale")
+    assert result.exit_code == 0, result.output
+    secret = next(word for word in result.output.split() if word.startswith("plk_"))
+    assert "Shown once" in result.output
+    store = _key_store(cli)
+    try:
+        key = store.authenticate(secret)
+    finally:
+        store.close()
+    assert key is not None and key.role == KeyRole.MERCHANT and key.name == "Fresh Resale"
+    assert key.id in result.output and key.address in result.output
+    assert (cli.data_dir / "keystore" / f"{key.address}.json").is_file()
+    assert w3.eth.get_balance(key.address) == 10**18  # type: ignore[arg-type]
+
+
+def test_keys_create_binds_signable_accounts_only_and_admin_keys_to_the_admin(
+    cli: Cli, accounts: DevAccounts
+) -> None:
+    bound = _created_key(
+        cli("keys", "create", "--role", "brand", "--name", "Maison", "--json",
+            "--address", accounts.brand.address)
+    )  # fmt: skip
+    assert bound["address"] == accounts.brand.address and bound["account_created"] is False
+    assert bound["funded_wei"] == 0  # a dev account holds plenty already
+    admin = _created_key(cli("keys", "create", "--role", "admin", "--name", "ops", "--json"))
+    assert admin["address"] == accounts.admin.address and admin["role"] == "admin"
+
+    as_admin = cli("keys", "create", "--role", "merchant", "--name", "x",
+                   "--address", accounts.admin.address)  # fmt: skip
+    assert_one_error_line(as_admin, "platform admin")
+    faucet = cli("keys", "create", "--role", "merchant", "--name", "x",
+                 "--address", accounts.spare.address)  # fmt: skip
+    assert_one_error_line(faucet, "faucet")
+    stranger = EthAccount.create().address
+    unknown = cli("keys", "create", "--role", "merchant", "--name", "x", "--address", stranger)
+    assert_one_error_line(unknown, "no signing key", stranger)
+
+
+def test_only_the_platform_admin_creates_keys(cli: Cli, accounts: DevAccounts) -> None:
+    result = cli("keys", "create", "--role", "merchant", "--name", "x", signer=accounts.merchant)
+    assert_one_error_line(result, "not the admin")
+    assert not (cli.data_dir / "gateway.db").exists()
+
+
+def test_keys_list_never_shows_secrets_and_revoke_is_refused_at_once(cli: Cli) -> None:
+    first = _created_key(cli("keys", "create", "--role", "merchant", "--name", "One", "--json"))
+    second = _created_key(cli("keys", "create", "--role", "merchant", "--name", "Two", "--json"))
+
+    listing = cli.ok("keys", "list")
+    assert first["id"] in listing.output and second["id"] in listing.output
+    as_json = json.loads(cli.ok("keys", "list", "--json").stdout)
+    assert {k["id"] for k in as_json} == {first["id"], second["id"]}
+    assert all("api_key" not in k for k in as_json)
+    for secret in (first["api_key"], second["api_key"]):
+        assert secret not in listing.output and secret not in json.dumps(as_json)
+
+    revoked = cli.ok("keys", "revoke", first["id"])
+    assert "Revoked" in revoked.output and first["id"] in revoked.output
+    store = _key_store(cli)
+    try:
+        assert store.authenticate(first["api_key"]) is None
+        assert store.authenticate(second["api_key"]) is not None
+    finally:
+        store.close()
+    active = json.loads(cli.ok("keys", "list", "--active-only", "--json").stdout)
+    assert [k["id"] for k in active] == [second["id"]]
+    assert "revoked" in cli.ok("keys", "list").output
+
+    assert_one_error_line(cli("keys", "revoke", "key_nope"), "key_nope")
+
+
+def test_a_key_made_with_the_cli_works_at_the_gateway(
+    cli: Cli, w3: Web3, accounts: DevAccounts, files: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    key = _created_key(cli("keys", "create", "--role", "merchant", "--name", "Shop", "--json"))
+    credentials = write_json(files / "dossier.json", {"rcs": "FR-1"})
+    cli.ok("merchant", "approve", "--address", key["address"], "--name", "Shop",
+           "--credentials", str(credentials))  # fmt: skip
+    settings = Settings(chain="embedded", data_dir=cli.data_dir, keystore_work_factor=1024)
+    # The gateway on the same chain (the connection is passed in) and the same data directory.
+    with TestClient(create_app(settings, connection=Connection(w3=w3))) as http:
+        headers = {"Authorization": f"Bearer {key['api_key']}"}
+        item = {"brand": "Maison CLI", "serial": "K-1", "metadata": {"m": 1}}
+        created = http.post("/items", json=item, headers=headers)
+        assert created.status_code == 201, created.text
+        assert created.json()["owner"] == key["address"]
+        cli.ok("keys", "revoke", key["id"])
+        refused = http.post("/items", json={**item, "serial": "K-2"}, headers=headers)
+        assert refused.status_code == 401
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env.update(PYTHONUNBUFFERED="1", COLUMNS="200")
+    command = [sys.executable, "-m", "ledger.cli", "--chain", "embedded",
+               "--data-dir", str(tmp_path), "serve", "--port", str(port)]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 90
+        health: httpx.Response | None = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health is not None and health.status_code == 200, health
+        assert health.json()["chain"] == "embedded"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert "Ready." in output and f"http://127.0.0.1:{port}/docs" in output
+    assert str(tmp_path / "admin.key") in output and "Stopped." in output
+    assert (tmp_path / "admin.key").read_text().strip() not in output

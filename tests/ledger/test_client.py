@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from ledger import errors
+from ledger import errors, tx
 from ledger.chain import EmbeddedProvider, connect, dev_accounts
 from ledger.client import NewItem, ProvenanceClient, Registration
 from ledger.deploy import (
@@ -618,9 +619,9 @@ def test_transaction_failing_on_chain_is_decoded_from_a_replay(
 ) -> None:
     client = ProvenanceClient(w3=w3, deployment=deployment, account=accounts.merchant)
     sender: TransactionSender = client._sender  # type: ignore[assignment]
-    # Pretend the simulation and estimate ran before a competing registration landed.
-    monkeypatch.setattr(sender, "_simulate", lambda params: None)
-    monkeypatch.setattr(sender, "_gas_limit", lambda params, block_gas_limit: 300_000)
+    # Pretend the estimate (which is also the simulation) ran before a competing registration
+    # landed.
+    monkeypatch.setattr(sender, "_estimate", lambda params: 250_000)
     before = nonce_of(accounts.merchant.address)
     with pytest.raises(errors.ItemAlreadyRegistered) as caught:
         client.register(brand="Maison Test", serial="WK45-0001", metadata={})
@@ -628,6 +629,44 @@ def test_transaction_failing_on_chain_is_decoded_from_a_replay(
     tx_hash = caught.value.tx_hash
     assert w3.eth.get_transaction_receipt(tx_hash)["status"] == 0
     assert nonce_of(accounts.merchant.address) == before + 1  # mined, so the nonce is spent
+
+
+def test_a_write_is_estimate_send_receipt_once_fees_are_known(
+    w3: Web3, deployment: Deployment, accounts: DevAccounts, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(tx, "FEE_MAX_AGE", 60.0)  # a slow machine must not age the reading
+    client = ProvenanceClient(w3=w3, deployment=deployment, account=accounts.merchant)
+    client.register(brand="Maison Test", serial="RPC-1", metadata={})  # reads fees, nonce
+    methods: list[str] = []
+    original = EmbeddedProvider.make_request
+
+    def counting(self: EmbeddedProvider, method: Any, params: Any) -> Any:
+        methods.append(str(method))
+        return original(self, method, params)
+
+    monkeypatch.setattr(EmbeddedProvider, "make_request", counting)
+    # The provider keeps its middleware chain (with the old bound method) until it changes.
+    monkeypatch.setattr(w3.provider, "_request_func_cache", (None, None))
+    client.register(brand="Maison Test", serial="RPC-2", metadata={})
+    # No separate eth_call: the estimate is the simulation. (web3's validation middleware
+    # also asks for the chain id; on HTTP nodes that answer is cached, see ledger.chain.)
+    sent = [m for m in methods if m != "eth_chainId"]
+    assert sent == ["eth_estimateGas", "eth_sendRawTransaction", "eth_getTransactionReceipt"]
+
+
+def test_a_stale_fee_reading_is_refreshed_and_the_send_retried(
+    w3: Web3, deployment: Deployment, accounts: DevAccounts, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ledger.tx")
+    client = ProvenanceClient(w3=w3, deployment=deployment, account=accounts.merchant)
+    client.register(brand="Maison Test", serial="FEE-1", metadata={})
+    # A reading far below the current base fee: the node refuses the first send.
+    tx._readings[w3] = tx._ChainParams(
+        read_at=time.monotonic(), block_gas_limit=30_000_000, base_fee=1, priority_fee=1
+    )
+    registration = client.register(brand="Maison Test", serial="FEE-2", metadata={})
+    assert client.are_registered([registration.item_id]) == [True]
+    assert "the fee reading was stale; refreshed" in caplog.text
 
 
 def test_sender_refuses_a_gas_margin_below_one(w3: Web3, accounts: DevAccounts) -> None:
@@ -706,3 +745,16 @@ def test_deploy_stays_callable_from_the_package_after_its_module_is_imported(
     assert ledger.deploy.load_deployment is load_deployment
     deployment = ledger.deploy(w3=w3, admin=accounts.admin)
     assert isinstance(deployment, Deployment)
+
+
+def test_an_account_without_gas_money_gets_a_ledger_error_not_a_node_exception(
+    w3: Web3, deployment: Deployment, admin_client: ProvenanceClient
+) -> None:
+    from eth_account import Account as EthAccount
+
+    broke = EthAccount.create()
+    admin_client.vet(account=broke.address, roles=Role.MERCHANT, credentials={"x": 1}, name="Broke")
+    client = ProvenanceClient(w3=w3, deployment=deployment, account=broke)
+    # eth-tester refuses with eth_utils' ValidationError where a node answers a JSON-RPC error.
+    with pytest.raises(errors.TransactionError, match="cannot afford"):
+        client.register(brand="Maison Test", serial="BROKE-1", metadata={})

@@ -87,7 +87,8 @@ def test_bundle_holds_every_log_of_the_item_with_raw_and_decoded_forms(
     assert bundle["format"] == BUNDLE_FORMAT and bundle["version"] == 1
     assert bundle["chain_id"] == w3.eth.chain_id == deployment.chain_id
     assert bundle["item_id"] == "0x" + bytes(lived_item).hex()
-    assert bundle["contracts"] == {"passport": deployment.passport, "markets": []}
+    # `deploy` names a resale market in the passport: the bundle lists it.
+    assert bundle["contracts"] == {"passport": deployment.passport, "markets": [deployment.market]}
     assert bundle["from_block"] == deployment.block_number
     assert bundle["to_block"] == w3.eth.block_number
     assert _events(bundle) == [
@@ -481,7 +482,8 @@ def test_market_events_are_bundled_and_verified(
 
     bundle = build_bundle(w3=w3, deployment=deployment, item_id=item)
 
-    assert bundle["contracts"]["markets"] == [address]
+    # The deployment's own market (named at deploy), then the one named here.
+    assert bundle["contracts"]["markets"] == [deployment.market, address]
     # Chain order: in the purchase, the market logs Purchased before the passport logs the lock.
     assert _events(bundle) == ["Transfer", "ItemRegistered", "Listed", "Purchased", "ItemLocked"]
     purchased = bundle["events"][_index_of(bundle, "Purchased")]
