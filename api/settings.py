@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     send_workers: int = Field(
         default=32, ge=1, description="Threads finishing writes sent with ?wait=false."
     )
+    index_interval: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds between polls of the event indexer (<data dir>/index.db).",
+    )
 
     @field_validator("chain")
     @classmethod

@@ -24,6 +24,8 @@ from ledger.deploy import Deployment, load_or_deploy
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.faucet import Faucet
 from ledger.idempotency import IdempotencyStore
+from ledger.index_store import INDEX_FILE, IndexReader
+from ledger.indexer import Indexer, contracts_of
 from ledger.keys import (
     ADMIN_KEY_FILE,
     KeyManager,
@@ -56,6 +58,10 @@ class Gateway:
     _clients: dict[ChecksumAddress, ProvenanceClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _owns_connection: bool = True
+    indexer: Indexer | None = None
+    index_reader: IndexReader | None = None
+    _index_stop: threading.Event = field(default_factory=threading.Event)
+    _index_thread: threading.Thread | None = None
 
     @classmethod
     def open(
@@ -79,7 +85,44 @@ class Gateway:
                 chain.close()
             raise
         gateway._owns_connection = owned
+        try:
+            gateway._start_indexer()
+        except BaseException:
+            gateway.close()
+            raise
         return gateway
+
+    def _start_indexer(self) -> None:
+        """Index the deployment's events into ``<data dir>/index.db``: one catch-up poll now
+        (so the index exists before serving), then a background thread polling every
+        ``settings.index_interval`` seconds until `close`."""
+        indexer = Indexer(
+            w3=self.connection.w3,
+            contracts=contracts_of(self.deployment),
+            db_path=self.settings.data_dir / INDEX_FILE,
+            start_block=int(self.deployment.block_number),
+            chain_id=int(self.deployment.chain_id),
+        )
+        self.indexer = indexer
+        indexer.poll_once()
+        self.index_reader = IndexReader(indexer.db_path)
+        self._index_thread = threading.Thread(
+            target=indexer.run,
+            args=(self._index_stop, self.settings.index_interval),
+            name="provenance-indexer",
+            daemon=True,
+        )
+        self._index_thread.start()
+
+    def catch_up_index(self) -> None:
+        """Index up to the chain's head now (thread-safe: `Indexer.poll_once` holds a lock), so
+        a read right after a write sees it. Failures are logged; readers fall back to chain."""
+        if self.indexer is None:
+            return
+        try:
+            self.indexer.poll_once()
+        except Exception as exc:
+            log.warning("index catch-up failed: %s", exc)
 
     @classmethod
     def _open(
@@ -209,6 +252,13 @@ class Gateway:
     def close(self) -> None:
         # Writes sent with ?wait=false finish (and are logged) before the node goes away.
         self.executor.shutdown(wait=True)
+        self._index_stop.set()
+        if self._index_thread is not None:
+            self._index_thread.join(timeout=10)
+        if self.index_reader is not None:
+            self.index_reader.close()
+        if self.indexer is not None:
+            self.indexer.close()
         if self._owns_connection:  # a connection handed to `open` is its owner's to close
             try:
                 self.connection.close()

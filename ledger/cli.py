@@ -1215,6 +1215,90 @@ class KeyRoleChoice(StrEnum):
     arbiter = "arbiter"
 
 
+@app.command("index")
+def index_command(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the index and rebuild it from the chain.")
+    ] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep following the chain until Ctrl-C.")
+    ] = False,
+) -> None:
+    """Index the contracts' events into <data dir>/index.db (catch up, or --rebuild)."""
+    from ledger.indexer import run_indexer_cli  # keeps `provenance --help` quick
+
+    session = _session(ctx)
+    run_indexer_cli(
+        w3=session.w3,
+        deployment=session.deployment(),
+        data_dir=session.data_dir,
+        rebuild=rebuild,
+        follow=follow,
+    )
+
+
+@app.command("evidence")
+def evidence_command(
+    ctx: typer.Context,
+    item: ItemArg,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the bundle to this file (default: stdout)."),
+    ] = None,
+) -> None:
+    """Export an item's evidence bundle (its raw event logs, with proofs of where they sit)."""
+    from ledger.evidence import bundle_json, export_bundle
+
+    session = _session(ctx)
+    bundle = export_bundle(
+        w3=session.w3, deployment=session.deployment(), item_id=parse_item_ref(item), out=out
+    )
+    if out is None:
+        typer.echo(bundle_json(bundle), nl=False)
+    else:
+        _err().print(f"evidence bundle written to {out}")
+
+
+@app.command("verify-bundle")
+def verify_bundle_command(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The evidence bundle (JSON) to check.")
+    ],
+    rpc: Annotated[
+        str,
+        typer.Option(
+            "--rpc", help="The node to check against: an http(s):// URL, anvil or embedded."
+        ),
+    ],
+) -> None:
+    """Check every entry of an evidence bundle against a node: exit 0 if all hold, else 1."""
+    from ledger.evidence import verify_bundle_file
+
+    result = verify_bundle_file(file, rpc)
+    table = Table(title=f"Evidence bundle for {result.item_id}")
+    for column in ("#", "event", "transaction", "log", "status", "details"):
+        table.add_column(column)
+    for entry in result.entries:
+        details = entry.message or "; ".join(str(m) for m in entry.mismatches)
+        table.add_row(
+            str(entry.index),
+            entry.event,
+            _short(entry.transaction_hash),
+            str(entry.log_index),
+            Text(str(entry.status.value), style="green" if entry.ok else "red"),
+            escape(details),
+        )
+    _out().print(table)
+    for problem in result.problems:
+        _err().print(Text(f"problem: {problem}", style="red"))
+    failed = [entry.index for entry in result.entries if not entry.ok]
+    if failed:
+        _err().print(Text(f"failed entries: {', '.join(map(str, failed))}", style="red"))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def _platform_admin(session: _Session) -> LocalAccount:
     """The signer, checked to be the admin of the recorded deployment (as the gateway does)."""
     signer = session.signer(required=True)

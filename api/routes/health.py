@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter
@@ -42,6 +43,11 @@ def health(gateway: GatewayDep) -> HealthView:
             raise
         raise error from exc
     deployment = gateway.deployment
+    index: dict[str, Any] = (
+        gateway.indexer.status()
+        if gateway.indexer is not None
+        else {"indexed_block": None, "lag": None}
+    )
     return HealthView(
         chain=_describe(gateway.settings.chain),
         chain_id=chain_id,
@@ -49,4 +55,6 @@ def health(gateway: GatewayDep) -> HealthView:
         contracts={"passport": deployment.passport},
         admin=deployment.admin,
         deployment_block=deployment.block_number,
+        indexed_block=index["indexed_block"],
+        lag=index["lag"],
     )

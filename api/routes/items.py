@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import (
     AuthenticatorOperator,
     ClientDep,
+    GatewayDep,
     ItemOperator,
     MerchantOperator,
     ReaderDep,
@@ -21,7 +22,7 @@ from api.dossier import evidence_bundle, trust_report
 from api.qr import page_url, qr_png, qr_svg
 from api.routes._common import ACCEPTED, errors
 from api.routing import GuardedRoute
-from api.schemas.common import Brand, ItemIdStr, Serial
+from api.schemas.common import AddressStr, Brand, ItemIdStr, Serial
 from api.schemas.enums import to_ledger
 from api.schemas.items import (
     AttestationCreate,
@@ -30,9 +31,11 @@ from api.schemas.items import (
     FlagClear,
     FlagCreate,
     HistoryView,
+    IndexedItemView,
     ItemActionView,
     ItemBatchCreate,
     ItemCreate,
+    ItemPageView,
     ItemView,
     RegistrationView,
     RetireRequest,
@@ -50,6 +53,7 @@ from ledger.client import (
     Registration,
     parse_item_id,
 )
+from ledger.errors import ConfigurationError
 from ledger.evidence import bundle_json
 from ledger.hashing import item_id as label_item_id
 from ledger.ownership import require_owner
@@ -168,6 +172,54 @@ def register_batch(
 
 
 # ---------------------------------------------------------------------- reads (public)
+
+
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^0x[0-9a-fA-F]{64}$",
+        description="The ``next_cursor`` of the previous page (absent: the first page).",
+    ),
+]
+LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
+
+
+def item_page(
+    gateway: GatewayDep,
+    *,
+    owner: str | None = None,
+    status: str | None = None,
+    registrant: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> ItemPageView:
+    """One page of items from the event index, caught up to the chain's head first (so a write
+    that has returned is visible)."""
+    reader = gateway.index_reader
+    if reader is None:
+        raise ConfigurationError("the event index is not open")
+    gateway.catch_up_index()
+    rows, next_cursor = reader.items(
+        owner=owner, status=status, registrant=registrant, limit=limit, cursor=cursor
+    )
+    return ItemPageView(
+        items=[IndexedItemView.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("", response_model=ItemPageView, responses=errors())
+def list_items(
+    gateway: GatewayDep,
+    owner: Annotated[AddressStr | None, Query(description="Only items owned by this.")] = None,
+    status: Annotated[
+        str | None,
+        Query(pattern=r"^[a-z_]{1,32}$", description="Only items in this status (e.g. active)."),
+    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> ItemPageView:
+    """Items ordered by item id, from the event index; paginate with ``cursor``."""
+    return item_page(gateway, owner=owner, status=status, limit=limit, cursor=cursor)
 
 
 @router.get("/lookup", response_model=ItemView, responses=errors(404))

@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from api.deps import AdminOperator, ClientDep, ReaderDep, WriterDep
+from api.deps import AdminOperator, ClientDep, GatewayDep, ReaderDep, WriterDep
 from api.routes._common import ACCEPTED, errors
+from api.routes.items import CursorQuery, LimitQuery, item_page
 from api.routing import GuardedRoute
 from api.schemas.common import AddressStr
 from api.schemas.enums import to_ledger
+from api.schemas.items import ItemPageView
 from api.schemas.merchants import (
     MerchantCreate,
     MerchantStatusChange,
@@ -131,3 +133,15 @@ def get_merchant(address: AddressPath, reader: ReaderDep) -> MerchantView:
     if account.status is AccountStatus.NONE:
         raise AccountNotVetted("AccountNotVetted", {"account": account.address})
     return merchant_view(account)
+
+
+@router.get("/{address}/items", response_model=ItemPageView, responses=errors())
+def merchant_items(
+    address: AddressPath,
+    gateway: GatewayDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> ItemPageView:
+    """Items the account registered, ordered by item id, from the event index; paginate with
+    ``cursor`` (pass the previous page's ``next_cursor``)."""
+    return item_page(gateway, registrant=address, limit=limit, cursor=cursor)

@@ -17,3 +17,5 @@ class HealthView(ResponseModel):
     contracts: dict[str, str]
     admin: str
     deployment_block: int
+    indexed_block: int | None = None
+    lag: int | None = None

@@ -35,9 +35,11 @@ __all__ = [
     "FlagCreate",
     "HistoryEventView",
     "HistoryView",
+    "IndexedItemView",
     "ItemActionView",
     "ItemBatchCreate",
     "ItemCreate",
+    "ItemPageView",
     "ItemView",
     "RegistrationView",
     "RetireRequest",
@@ -196,3 +198,31 @@ class ItemActionView(ResponseModel):
     tx_hash: str
     block_number: int
     gas_used: int
+
+
+class IndexedItemView(ResponseModel):
+    """An item as the event index derives it (see `ledger.index_store.IndexReader.items`)."""
+
+    item_id: str
+    owner: str | None
+    registrant: str | None
+    status: str | None
+    brand_certified: bool
+    flagged_by_admin: bool
+    locked: bool
+    last_verdict: str | None = None
+    metadata_hash: str | None = None
+    metadata_uri: str | None = None
+    predecessor_id: str | None = None
+    successor_id: str | None = None
+    registered_block: int | None = None
+    registered_at: int | None = None
+    last_event_block: int | None = None
+
+
+class ItemPageView(ResponseModel):
+    """One page of items ordered by item id; pass ``next_cursor`` as ``cursor`` for the next
+    (null: this was the last page)."""
+
+    items: list[IndexedItemView]
+    next_cursor: str | None

@@ -54,7 +54,10 @@ def test_without_state_a_restart_starts_from_genesis() -> None:
         w3 = Web3(Web3.HTTPProvider(node.rpc_url))
         assert w3.eth.chain_id == 1337
         assert len(w3.eth.accounts) == 10
-        w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 1})
+        sender, recipient = w3.eth.accounts[:2]
+        tx = w3.eth.send_transaction({"from": sender, "to": recipient, "value": 1})
+        # Automine answers the send before the block is visible to every reader, so wait for it.
+        w3.eth.wait_for_transaction_receipt(tx)
         assert w3.eth.block_number == 1
     with AnvilNode() as node:
         assert Web3(Web3.HTTPProvider(node.rpc_url)).eth.block_number == 0
