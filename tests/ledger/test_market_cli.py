@@ -60,7 +60,7 @@ def _listed_and_bought(cli: Cli, item: str, accounts: DevAccounts) -> int:
     return int(bought["sale_id"])
 
 
-def test_help_lists_the_market_commands_and_keeps_evidence_free_for_bundles() -> None:
+def test_help_lists_the_market_commands_and_leaves_evidence_to_bundles() -> None:
     result = CliRunner().invoke(app, ["--help"], env=CLEAN_ENV)
     assert result.exit_code == 0
     names = {
@@ -71,7 +71,9 @@ def test_help_lists_the_market_commands_and_keeps_evidence_free_for_bundles() ->
         "withdraw", "sale", "listing", "cancel-listing", "cancel-sale", "default-refund", "credits",
     ):  # fmt: skip
         assert command in names, command
-    assert "evidence" not in names  # reserved for `provenance evidence ITEM` (bundles)
+    evidence_help = CliRunner().invoke(app, ["evidence", "--help"], env=CLEAN_ENV)
+    assert evidence_help.exit_code == 0
+    assert "bundle" in evidence_help.output.lower()  # dispute evidence is `dispute-evidence`
 
 
 def test_list_buy_ship_confirm_withdraw(
