@@ -20,14 +20,18 @@ from api.state import Gateway
 from api.writes import Writer
 from ledger.client import ProvenanceClient
 from ledger.keys import ApiKey, KeyRole
+from ledger.market import MarketClient
 
 __all__ = [
     "AdminOperator",
+    "ArbiterOperator",
     "AuthenticatorOperator",
     "ClientDep",
     "CurrentOperator",
     "GatewayDep",
     "ItemOperator",
+    "MarketDep",
+    "MarketReaderDep",
     "MerchantOperator",
     "ReaderDep",
     "SettingsDep",
@@ -98,6 +102,8 @@ def require_roles(*roles: KeyRole) -> Callable[[ApiKey], ApiKey]:
 AdminOperator = Annotated[ApiKey, Depends(require_roles(KeyRole.ADMIN))]
 MerchantOperator = Annotated[ApiKey, Depends(require_roles(KeyRole.MERCHANT, KeyRole.BRAND))]
 AuthenticatorOperator = Annotated[ApiKey, Depends(require_roles(KeyRole.AUTHENTICATOR))]
+ArbiterOperator = Annotated[ApiKey, Depends(require_roles(KeyRole.ARBITER))]
+"""Dispute rulings; the chain also requires the account to be a vetted, active arbiter."""
 ItemOperator = Annotated[
     ApiKey, Depends(require_roles(KeyRole.ADMIN, KeyRole.MERCHANT, KeyRole.BRAND))
 ]
@@ -110,6 +116,24 @@ def get_client(gateway: GatewayDep, operator: CurrentOperator) -> ProvenanceClie
 
 
 ClientDep = Annotated[ProvenanceClient, Depends(get_client)]
+
+
+def get_market(gateway: GatewayDep, operator: CurrentOperator) -> MarketClient:
+    """The resale market, signing as the caller's account with the same transaction sender as
+    its `ProvenanceClient` (so their nonces never collide). A deployment without a market is
+    `ConfigurationError` (503)."""
+    return gateway.market_for(operator.address)
+
+
+MarketDep = Annotated[MarketClient, Depends(get_market)]
+
+
+def get_market_reader(gateway: GatewayDep) -> MarketClient:
+    """A read-only market client (public reads need no key)."""
+    return gateway.market_for(None)
+
+
+MarketReaderDep = Annotated[MarketClient, Depends(get_market_reader)]
 
 
 def get_writer(

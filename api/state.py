@@ -34,6 +34,7 @@ from ledger.keys import (
     read_or_create_secret,
 )
 from ledger.localdb import LocalDatabase
+from ledger.market import MarketClient
 from ledger.relay import Relayer
 from ledger.submissions import SubmissionLog, install_send_observer
 
@@ -62,6 +63,7 @@ class Gateway:
     index_reader: IndexReader | None = None
     _index_stop: threading.Event = field(default_factory=threading.Event)
     _index_thread: threading.Thread | None = None
+    _markets: dict[ChecksumAddress | None, MarketClient] = field(default_factory=dict)
 
     @classmethod
     def open(
@@ -248,6 +250,25 @@ class Gateway:
                 )
                 self._clients[checksum] = client
             return client
+
+    def market_for(self, address: str | None = None) -> MarketClient:
+        """The one resale-market client signing as ``address`` (sharing `client_for`'s sender,
+        so their nonces never collide), or the read-only one for None; created on first use.
+        `ConfigurationError` when the deployment has no market."""
+        checksum = None if address is None else to_checksum_address(address)
+        with self._lock:
+            market = self._markets.get(checksum)
+        if market is not None:
+            return market
+        client = None if checksum is None else self.client_for(checksum)
+        market = MarketClient(
+            w3=self.connection.w3,
+            deployment=self.deployment,
+            account=None if client is None else client.account,
+            sender=None if client is None else client.sender,
+        )
+        with self._lock:
+            return self._markets.setdefault(checksum, market)
 
     def close(self) -> None:
         # Writes sent with ?wait=false finish (and are logged) before the node goes away.

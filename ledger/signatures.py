@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from eth_abi import encode as abi_encode
 from eth_account import Account as EthAccount
 from eth_account.messages import encode_typed_data
+from eth_keys.exceptions import BadSignature
 from eth_typing import ChecksumAddress
 from eth_utils import is_address, keccak, to_checksum_address
 from web3.contract import Contract
@@ -56,6 +57,7 @@ __all__ = [
     "read_domain",
     "recover_signer",
     "sell_order_from_json",
+    "sell_order_signer",
     "sell_order_to_json",
     "sell_order_typed_data",
     "sign_permit",
@@ -485,3 +487,26 @@ def recover_signer(full_message: Mapping[str, Any], signature: bytes) -> Checksu
         raise InputError("the signature has a high s value (a malleable twin)", field="signature")
     signable = encode_typed_data(full_message=dict(full_message))
     return to_checksum_address(EthAccount.recover_message(signable, signature=raw))
+
+
+def sell_order_signer(
+    domain: Eip712Domain, order: SellOrder, signature: bytes | str
+) -> ChecksumAddress | None:
+    """The account whose signature of ``order`` (under the market's ``domain``) ``signature``
+    is, as the market's ECDSA check sees it; None when the contract would recover nobody from it
+    (``v`` not 27/28, ``r`` or ``s`` zero or out of range, a high-s twin, not a curve point).
+
+    For a buyer (or a gateway) to tell before paying whether ``buyOrder`` would accept the
+    signature: it does when the result is ``order.seller``. Sellers that are contracts sign with
+    ERC-1271, which only the chain can check. `InputError` only for a signature that is not
+    65 bytes (see `parse_signature`).
+    """
+    raw = parse_signature(signature)
+    r = int.from_bytes(raw[:32], "big")
+    s = int.from_bytes(raw[32:64], "big")
+    if raw[64] not in (27, 28) or not 0 < r < _SECP256K1_N or not 0 < s <= _SECP256K1_N // 2:
+        return None
+    try:
+        return recover_signer(sell_order_typed_data(domain, order), raw)
+    except (ValueError, BadSignature):  # no public key for this (r, s, v): nobody signed it
+        return None

@@ -2,7 +2,19 @@
 
 from fastapi import APIRouter
 
-from api.routes import health, items, keys, merchants, pages, relay
+from api.routes import (
+    disputes,
+    health,
+    items,
+    keys,
+    listings,
+    market,
+    merchants,
+    orders,
+    pages,
+    relay,
+    sales,
+)
 
 __all__ = ["api_router"]
 
@@ -12,4 +24,9 @@ api_router.include_router(keys.router)
 api_router.include_router(merchants.router)
 api_router.include_router(items.router)
 api_router.include_router(relay.router)
+api_router.include_router(market.router)
+api_router.include_router(listings.router)
+api_router.include_router(orders.router)
+api_router.include_router(sales.router)
+api_router.include_router(disputes.router)
 api_router.include_router(pages.router)
