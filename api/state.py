@@ -209,7 +209,12 @@ class Gateway:
             idempotency=idempotency,
             submissions=SubmissionLog(db),
             reader=reader,
-            relayer=Relayer(w3=w3, decoder=reader.decoder, targets=[deployment.passport]),
+            relayer=Relayer(
+                w3=w3,
+                decoder=reader.decoder,
+                # The market too: buyers relay their own signed buy/confirmDelivery/openDispute.
+                targets=[c for c in (deployment.passport, deployment.market) if c is not None],
+            ),
             executor=ThreadPoolExecutor(
                 max_workers=settings.send_workers, thread_name_prefix="provenance-send"
             ),

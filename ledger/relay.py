@@ -9,13 +9,20 @@ contract's own error class (see `ledger.errors`) and nothing is sent.
 
 Relaying is idempotent: a transaction that is already known (same hash) is not sent again; its
 outcome is returned.
+
+`MessageRelayer` is the other way an owner acts without holding ETH: they sign an EIP-712
+message (``transferBySig`` or an ERC-4494 ``permit``, see `ledger.signatures`) and a sponsor's
+account submits it and pays the gas. The replay protections are the contract's (item nonce,
+deadline, chain id and contract in the domain, no high-s twins); the sponsor's client simulates
+first, so a bad, expired or used signature comes back as the contract's own error and costs the
+sponsor nothing. Relaying the same message twice is refused the second time (its nonce is used).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import rlp
 from eth_account import Account as EthAccount
@@ -27,19 +34,31 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import TxParams, TxReceipt, Wei
 
-from ledger.errors import Conflict, ErrorDecoder, InputError, LedgerError, TransactionError
+from ledger.client import ProvenanceClient, parse_item_id
+from ledger.errors import (
+    ConfigurationError,
+    Conflict,
+    ErrorDecoder,
+    InputError,
+    LedgerError,
+    TransactionError,
+)
+from ledger.signatures import PermitMessage, TransferMessage, parse_signature
 from ledger.tx import translate_error, tx_result
-from ledger.types import TxResult
+from ledger.types import ItemId, TxResult
 
 __all__ = [
     "FeeTooLow",
     "GasLimitTooLow",
     "InsufficientFunds",
     "MalformedTransaction",
+    "MessageKind",
+    "MessageRelayer",
     "NonceTooHigh",
     "NonceTooLow",
     "NotOurContract",
     "RawTransaction",
+    "RelayedMessage",
     "Relayer",
     "UnsupportedTransactionType",
     "WrongChain",
@@ -350,3 +369,80 @@ class Relayer:
                     raise
                 return error
         return TransactionError(f"transaction {tx.tx_hash} reverted on chain", tx_hash=tx.tx_hash)
+
+
+# ---------------------------------------------------------------------- owner-signed messages
+
+MessageKind = Literal["transfer", "permit"]
+
+
+@dataclass(frozen=True)
+class RelayedMessage:
+    """A signed message submitted on its signer's behalf, and who paid for it."""
+
+    kind: MessageKind
+    item_id: ItemId
+    signer: ChecksumAddress
+    """Whose signature authorised it: ``from`` of a transfer, the item's owner for a permit."""
+    sponsor: ChecksumAddress
+    """The account that sent the transaction and paid its gas."""
+    to: ChecksumAddress
+    """The contract called (the passport)."""
+    tx: TxResult
+
+
+class MessageRelayer:
+    """Submits owner-signed ``transferBySig`` and ``permit`` messages from ``sponsor``'s account.
+
+    Nothing is checked here that the contract checks itself: the sponsor's client simulates
+    each submission, so refusals are the contract's errors (`InvalidSignature` for a wrong
+    signer, another chain or contract, a used nonce or a high-s twin; `SignatureExpired`;
+    `ItemNotRegistered`, `ItemIsFlagged`...) and nothing is sent for them. Only the signature's
+    shape is checked first (`InputError` on ``signature``), since the contract cannot name it.
+    """
+
+    def __init__(self, *, sponsor: ProvenanceClient) -> None:
+        if sponsor.address is None:
+            raise ConfigurationError("a message sponsor needs an account to pay the gas with")
+        self._sponsor = sponsor
+        self._address: ChecksumAddress = sponsor.address
+
+    @property
+    def sponsor(self) -> ChecksumAddress:
+        return self._address
+
+    def relay(
+        self, message: TransferMessage | PermitMessage, signature: bytes | str
+    ) -> RelayedMessage:
+        """Submit ``message`` with ``signature``, whichever kind it is."""
+        if isinstance(message, TransferMessage):
+            return self.transfer(transfer=message, signature=signature)
+        return self.permit(permit=message, signature=signature)
+
+    def transfer(self, *, transfer: TransferMessage, signature: bytes | str) -> RelayedMessage:
+        """Move the item from ``transfer.from_`` to ``transfer.to`` (`transfer_by_sig`)."""
+        raw = parse_signature(signature)
+        tx = self._sponsor.transfer_by_sig(transfer=transfer, signature=raw)
+        return self._relayed("transfer", transfer.item_id, transfer.from_, tx)
+
+    def permit(self, *, permit: PermitMessage, signature: bytes | str) -> RelayedMessage:
+        """Approve ``permit.spender`` for the item (ERC-4494 `permit`)."""
+        raw = parse_signature(signature)
+        item = parse_item_id(permit.item_id)
+        # The contract checks the signature against the owner at submission; read who that is
+        # first (a permit never moves the item). An unknown item fails here as it would there.
+        owner = self._sponsor.item(item).owner
+        tx = self._sponsor.permit(permit=permit, signature=raw)
+        return self._relayed("permit", item, owner, tx)
+
+    def _relayed(
+        self, kind: MessageKind, item_id: ItemId, signer: ChecksumAddress, tx: TxResult
+    ) -> RelayedMessage:
+        return RelayedMessage(
+            kind=kind,
+            item_id=ItemId(bytes(item_id)),
+            signer=signer,
+            sponsor=self._address,
+            to=self._sponsor.deployment.passport,
+            tx=tx,
+        )

@@ -19,7 +19,7 @@ submission, and a refusal comes back as the contract's own error (`InvalidSignat
 
 Messages convert to the full JSON a wallet signs (``eth_signTypedData_v4``) with the
 ``*_typed_data`` functions, and to and from plain JSON (``to_json`` / ``from_json``) for a gateway
-that receives signed messages over HTTP.
+that receives signed messages over HTTP; `relay_body` is the whole ``POST /relay`` body.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ __all__ = [
     "permit_typed_data",
     "read_domain",
     "recover_signer",
+    "relay_body",
     "sell_order_from_json",
     "sell_order_signer",
     "sell_order_to_json",
@@ -467,6 +468,13 @@ def sign_sell_order(signer: TypedDataSigner, *, domain: Eip712Domain, order: Sel
     """``order.seller``'s 65-byte signature of ``order`` under the market's ``domain``."""
     _check_signer(signer, order.seller, role="seller")
     return _sign(signer, domain, SELL_ORDER_TYPES, _order_message(order))
+
+
+def relay_body(message: TransferMessage | PermitMessage, signature: bytes | str) -> dict[str, Any]:
+    """The gateway's ``POST /relay`` body for a signed message:
+    ``{"transfer": {...message, "signature": "0x..."}}`` (or ``"permit"``)."""
+    kind = "transfer" if isinstance(message, TransferMessage) else "permit"
+    return {kind: {**message.to_json(), "signature": "0x" + parse_signature(signature).hex()}}
 
 
 def order_digest(domain: Eip712Domain, order: SellOrder) -> Hash32:

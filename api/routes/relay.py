@@ -1,4 +1,4 @@
-"""``POST /relay`` (transactions signed by their senders) and ``GET /tx/{hash}`` (status)."""
+"""``POST /relay`` (transactions and messages owners and buyers signed) and ``GET /tx/{hash}``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from api.schemas.common import ErrorBody, TxHashStr
 from api.schemas.relay import RelayRequest, RelayView
 from api.schemas.tx import TxStatusView
 from ledger.errors import LedgerError
+from ledger.relay import MessageRelayer
 from ledger.submissions import SubmissionStatus
 from ledger.tx import translate_error
 
@@ -31,23 +32,45 @@ TxHashPath = Annotated[TxHashStr, Path(description="A transaction hash (0x-hex).
     "/relay", response_model=RelayView, responses={**errors(403, 404, 409, 502), **ACCEPTED}
 )
 def relay_transaction(body: RelayRequest, gateway: GatewayDep, writer: WriterDep) -> JSONResponse:
-    """Forward a transaction its sender signed (e.g. an owner flagging their item).
+    """Forward what an owner or buyer signed: one of ``raw_transaction``, ``transfer`` or
+    ``permit``.
 
-    It must call one of our contracts on this chain; it is simulated first, so a transaction
-    the contract would refuse comes back as that error (same codes as the other endpoints)
-    and is never sent. Relaying an already-known transaction returns its outcome.
+    A raw transaction must call one of our contracts (the passport or the market) on this chain;
+    its sender pays. A ``transfer`` (``transferBySig``) or ``permit`` (ERC-4494) message is
+    submitted by the gateway's sponsor account (the platform admin's), which pays the gas. All
+    are simulated first, so what the contract would refuse (a wrong, expired or used signature,
+    another chain or contract...) comes back as that error (same codes as the other endpoints)
+    and is never sent. Relaying an already-known raw transaction returns its outcome; a message
+    works once.
     """
-    relayer = gateway.relayer
 
     def operation() -> RelayView:
-        tx = relayer.inspect(body.raw_transaction)
-        result = relayer.relay(tx.raw)
+        if body.raw_transaction is not None:
+            relayer = gateway.relayer
+            tx = relayer.inspect(body.raw_transaction)
+            result = relayer.relay(tx.raw)
+            return RelayView(
+                tx_hash=result.tx_hash,
+                kind="raw_transaction",
+                sender=tx.sender,
+                to=str(tx.to),
+                signer=tx.sender,
+                block_number=result.block_number,
+                gas_used=result.gas_used,
+            )
+        form = body.transfer if body.transfer is not None else body.permit
+        assert form is not None  # RelayRequest admits exactly one member
+        # The admin's client: its one TransactionSender keeps the sponsor's nonces in order.
+        sponsor = MessageRelayer(sponsor=gateway.client_for(gateway.admin.address))
+        relayed = sponsor.relay(form.message(), form.signature)
         return RelayView(
-            tx_hash=result.tx_hash,
-            sender=tx.sender,
-            to=str(tx.to),
-            block_number=result.block_number,
-            gas_used=result.gas_used,
+            tx_hash=relayed.tx.tx_hash,
+            kind=relayed.kind,
+            sender=relayed.sponsor,
+            to=relayed.to,
+            signer=relayed.signer,
+            block_number=relayed.tx.block_number,
+            gas_used=relayed.tx.gas_used,
         )
 
     return writer.run(scope="relay", body=body, operation=operation)
