@@ -1,15 +1,18 @@
-"""``POST /relay``: owners' own signed transactions, checked and simulated before sending."""
+"""``POST /relay``: owners' and buyers' own signed transactions, checked and simulated before
+sending (messages the gateway pays for: test_relay_messages.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from eth_account import Account as EthAccount
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.artifacts import load_artifact
 from ledger.hashing import hash_document
+from ledger.market import MarketClient
 from ledger.types import ItemStatus
 from tests.api.conftest import Api, assert_error
 from tests.conftest import DevAccounts
@@ -30,13 +33,13 @@ def _nonce(api: Api, account: LocalAccount) -> int:
 
 def _sign(
     account: LocalAccount, to: str, data: str, *, nonce: int, chain_id: int = CHAIN_ID,
-    gas: int = 200_000,
+    gas: int = 200_000, value: int = 0,
 ) -> str:  # fmt: skip
     signed = account.sign_transaction(
         {
             "to": to,
             "data": data,
-            "value": 0,
+            "value": value,
             "gas": gas,
             "maxFeePerGas": 10**11,
             "maxPriorityFeePerGas": 10**9,
@@ -123,3 +126,32 @@ def test_malformed_transactions(api: Api, raw: str) -> None:
     response = api.client.post("/relay", json={"raw_transaction": raw})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] in ("malformed_transaction", "too_short")
+
+
+def test_buyer_relays_a_signed_buy_to_the_market_and_pays_the_price(api: Api) -> None:
+    gateway = api.client.app.state.gateway  # type: ignore[attr-defined]
+    w3 = gateway.connection.w3
+    market = MarketClient(w3=w3, deployment=gateway.deployment)
+    seller, buyer = EthAccount.create(), EthAccount.create()
+    for account in (seller, buyer):
+        gateway.faucet.top_up(account.address)  # they pay their own gas
+    item_id = _owned_item(api, seller)
+    price = 10**15
+    expiry = market.chain_time() + 86_400
+    listed = api.client.post("/relay", json={"raw_transaction": _sign(
+        seller, market.market.address,
+        market.market.encode_abi("list", [bytes.fromhex(item_id[2:]), price, expiry]), nonce=0,
+    )})  # fmt: skip
+    assert listed.status_code == 200, listed.text
+    listing_id = market.info().listing_count
+    balance = w3.eth.get_balance(buyer.address)
+    raw = _sign(buyer, market.market.address, market.market.encode_abi("buy", [listing_id]),
+                nonce=0, value=price)  # fmt: skip
+    response = api.client.post("/relay", json={"raw_transaction": raw})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["kind"] == "raw_transaction" and result["to"] == market.market.address
+    assert result["sender"] == result["signer"] == buyer.address
+    sale = market.sale(market.info().sale_count)
+    assert sale.buyer == buyer.address and sale.item_id.hex() == item_id[2:]
+    assert w3.eth.get_balance(buyer.address) < balance - price  # the price and the gas
