@@ -20,6 +20,15 @@ Caveat when caching snapshots of your own: eth-tester indexes receipts by transa
 after reverting to a snapshot, a transaction that was also mined, byte for byte, on another
 branch may report that branch's block hash. Cache states built from transactions no test sends.
 
+Caveat for tests that scan logs or blocks by number: reverting *forwards* (to a snapshot higher
+than the branch being left, e.g. from a test that mined from genesis back to ``deployment``)
+leaves the abandoned branch's blocks answering the block numbers it reached: py-evm re-indexes
+numbers only down to the first one whose stored hash already matches, and the snapshot's own
+number still does. Logs of those blocks (often from a passport at the same address, since every
+deployment by ``admin`` from genesis lands there) then show up in ``eth_getLogs``. Such modules
+run on a chain of their own that only ever reverts backwards (``OwnChain`` in
+tests/ledger/conftest.py).
+
 These fixture names (``tester_provider``, ``w3``, ``accounts``, ``deployment``) are used by other
 test packages: keep them stable.
 """

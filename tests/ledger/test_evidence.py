@@ -3,6 +3,10 @@
 Each test registers its own items (distinct serials) and builds its history in the test: eth-tester
 indexes receipts by transaction hash, so the same transaction mined on two snapshot branches would
 make the receipt of one point at the other's block, which is exactly what verification checks.
+
+Bundles hold every log a scan of the chain finds (markets named, items' events), so this module
+runs on a chain of its own (`OwnChain`): on the shared chain, blocks of tests that mined from
+genesis can keep answering by number after a revert and leak their logs into the scan.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pytest
 from web3 import Web3
 
 from ledger import evidence
-from ledger.chain import Connection
+from ledger.chain import Connection, EmbeddedProvider
 from ledger.client import ProvenanceClient
 from ledger.deploy import Deployment
 from ledger.errors import ConfigurationError, InputError
@@ -34,10 +38,22 @@ from ledger.evidence import (
 )
 from ledger.types import ConditionGrade, ItemId, ItemStatus, ServiceKind, Verdict
 from tests.conftest import DevAccounts
+from tests.ledger.conftest import OwnChain
 from tests.ledger.market_helpers import DAY, PRICE, deploy_market
 
 EVIDENCE = {"report": "inspection.pdf"}
 METADATA = {"brand": "Maison Test", "model": "Neverfull MM"}
+
+
+@pytest.fixture
+def tester_provider(own_chain: OwnChain) -> EmbeddedProvider:
+    """This module's chain, back at its deployment (overrides the shared session chain)."""
+    return own_chain.reverted()
+
+
+@pytest.fixture
+def deployment(tester_provider: EmbeddedProvider, own_chain: OwnChain) -> Deployment:
+    return own_chain.deployment
 
 
 @pytest.fixture
@@ -88,10 +104,7 @@ def test_bundle_holds_every_log_of_the_item_with_raw_and_decoded_forms(
     assert bundle["chain_id"] == w3.eth.chain_id == deployment.chain_id
     assert bundle["item_id"] == "0x" + bytes(lived_item).hex()
     # `deploy` names a resale market in the passport: the bundle lists it.
-    # eth-tester can leak MarketChanged logs from abandoned snapshot branches (tests/conftest.py),
-    # so the deployment's market must be among the bundled markets rather than the only one.
-    assert bundle["contracts"]["passport"] == deployment.passport
-    assert deployment.market in bundle["contracts"]["markets"]
+    assert bundle["contracts"] == {"passport": deployment.passport, "markets": [deployment.market]}
     assert bundle["from_block"] == deployment.block_number
     assert bundle["to_block"] == w3.eth.block_number
     assert _events(bundle) == [
@@ -486,7 +499,7 @@ def test_market_events_are_bundled_and_verified(
     bundle = build_bundle(w3=w3, deployment=deployment, item_id=item)
 
     # The deployment's own market (named at deploy), then the one named here.
-    assert {deployment.market, address} <= set(bundle["contracts"]["markets"])  # see above on leaks
+    assert bundle["contracts"]["markets"] == [deployment.market, address]
     # Chain order: in the purchase, the market logs Purchased before the passport logs the lock.
     assert _events(bundle) == ["Transfer", "ItemRegistered", "Listed", "Purchased", "ItemLocked"]
     purchased = bundle["events"][_index_of(bundle, "Purchased")]

@@ -1,4 +1,9 @@
-"""An item's history, rebuilt from logs: every fact, in chain order, readable without the ABI."""
+"""An item's history, rebuilt from logs: every fact, in chain order, readable without the ABI.
+
+Histories are log scans, so this module runs on a chain of its own (`OwnChain`): on the shared
+chain, blocks of tests that mined from genesis can keep answering by number after a revert and
+leak their logs into the scan.
+"""
 
 from __future__ import annotations
 
@@ -8,67 +13,69 @@ from typing import Any
 import pytest
 from web3 import Web3
 
+from ledger.chain import EmbeddedProvider
 from ledger.client import ProvenanceClient, Registration
+from ledger.deploy import Deployment
 from ledger.hashing import hash_document, item_id
 from ledger.history import EVENT_KINDS, HistoryEvent, item_history
 from ledger.types import ConditionGrade, ItemStatus, RetirementKind, ServiceKind, Verdict
 from tests.conftest import DevAccounts
+from tests.ledger.conftest import OwnChain
 
 EVIDENCE = {"report": "inspection.pdf"}
-
-
-@pytest.fixture(scope="module")
-def _lived_cache() -> dict[str, Any]:
-    return {}
-
-
 LIFE_METADATA = {"brand": "Maison Test", "model": "Keepall 50"}
 
 
-@pytest.fixture
-def lived(
-    merchant_client: ProvenanceClient,
-    authenticator_client: ProvenanceClient,
-    owner_client: ProvenanceClient,
-    accounts: DevAccounts,
-    w3: Web3,
-    _lived_cache: dict[str, Any],
-) -> list[HistoryEvent]:
+@pytest.fixture(scope="module")
+def _life(own_chain: OwnChain, accounts: DevAccounts) -> list[HistoryEvent]:
     """A whole life: registered, inspected, serviced, sold, stolen, recovered, sold, retired.
 
-    Built once per module; later tests revert to the snapshot taken after it. It registers its
-    own item rather than using ``registered``: eth-tester indexes receipts by transaction hash,
-    so the identical registration mined on another branch would shadow this one's after a revert.
+    Lived once per module, before its first test, and made the base every test starts from:
+    reverting *forwards* to a snapshot taken after it, from a sibling branch, would leave the
+    sibling's blocks answering some of its block numbers (see tests/ledger/conftest.py).
     """
-    tester = w3.provider.ethereum_tester  # type: ignore[attr-defined]
-    if _lived_cache:
-        tester.revert_to_snapshot(_lived_cache["snapshot"])
-        events: list[HistoryEvent] = _lived_cache["events"]
-        return events
-    item = merchant_client.register(
+    own_chain.reverted()
+    merchant = own_chain.client(accounts.merchant)
+    owner = own_chain.client(accounts.owner)
+    stranger = own_chain.client(accounts.stranger)
+    item = merchant.register(
         brand="Maison Test",
         serial="KP50-LIFE",
         metadata=LIFE_METADATA,
         owner=accounts.owner.address,
         metadata_uri="ipfs://bafy-keepall-life",
     ).item_id
-    authenticator_client.authenticate(
+    own_chain.client(accounts.authenticator).authenticate(
         item_id=item, verdict=Verdict.AUTHENTIC, grade=ConditionGrade.LIKE_NEW, evidence=EVIDENCE
     )
-    merchant_client.record_service(
+    merchant.record_service(
         item_id=item, kind=ServiceKind.PART_REPLACEMENT, evidence={"part": "zip"}
     )
-    owner_client.transfer(item_id=item, to=accounts.stranger.address, sale_ref={"order": 1})
-    stranger = ProvenanceClient(
-        w3=owner_client.w3, deployment=owner_client.deployment, account=accounts.stranger
-    )
+    owner.transfer(item_id=item, to=accounts.stranger.address, sale_ref={"order": 1})
     stranger.flag(item_id=item, status=ItemStatus.STOLEN, report={"police": "123"})
     stranger.clear_flag(item_id=item, clearance={"recovered": True})
     stranger.transfer(item_id=item, to=accounts.owner.address)
-    owner_client.retire(item_id=item, kind=RetirementKind.REMANUFACTURED, evidence=EVIDENCE)
-    events = owner_client.history(item)
-    _lived_cache.update(snapshot=tester.take_snapshot(), events=events)
+    owner.retire(item_id=item, kind=RetirementKind.REMANUFACTURED, evidence=EVIDENCE)
+    events = owner.history(item)
+    own_chain.settle()
     return events
+
+
+@pytest.fixture
+def tester_provider(own_chain: OwnChain, _life: list[HistoryEvent]) -> EmbeddedProvider:
+    """This module's chain, back at its base (the deployment and the lived item's whole life)."""
+    return own_chain.reverted()
+
+
+@pytest.fixture
+def deployment(tester_provider: EmbeddedProvider, own_chain: OwnChain) -> Deployment:
+    return own_chain.deployment
+
+
+@pytest.fixture
+def lived(_life: list[HistoryEvent]) -> list[HistoryEvent]:
+    """The lived item's history as read right after its life (it is on chain in every test)."""
+    return _life
 
 
 def test_history_lists_every_fact_in_chain_order(lived: list[HistoryEvent]) -> None:

@@ -2,6 +2,10 @@
 
 Each test registers its own item (a distinct serial) so that no two tests mine the same
 transaction on different snapshot branches.
+
+Reports read whole histories from log scans (the item's, its registrant's account events), so
+this module runs on a chain of its own (`OwnChain`): on the shared chain, blocks of tests that
+mined from genesis can keep answering by number after a revert and leak their logs into the scan.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from ledger.chain import EmbeddedProvider
 from ledger.client import ProvenanceClient
 from ledger.deploy import Deployment
 from ledger.errors import InputError
@@ -39,10 +44,22 @@ from ledger.types import (
     Verdict,
 )
 from tests.conftest import DevAccounts
+from tests.ledger.conftest import OwnChain
 from tests.ledger.market_helpers import DAY, PRICE, Market, deploy_market
 
 EVIDENCE = {"report": "inspection.pdf"}
 METADATA = {"brand": "Maison Test", "model": "Alma PM"}
+
+
+@pytest.fixture
+def tester_provider(own_chain: OwnChain) -> EmbeddedProvider:
+    """This module's chain, back at its deployment (overrides the shared session chain)."""
+    return own_chain.reverted()
+
+
+@pytest.fixture
+def deployment(tester_provider: EmbeddedProvider, own_chain: OwnChain) -> Deployment:
+    return own_chain.deployment
 
 
 def _register(client: ProvenanceClient, serial: str, owner: LocalAccount) -> ItemId:
