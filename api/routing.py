@@ -4,8 +4,9 @@ query parameters the route does not declare.
 Why this exists: web3 imports py_ecc, which raises Python's recursion limit to 100000 for the
 whole process. The stdlib JSON parser honours that limit, so a body of 100k nested brackets
 overflows the C stack and kills the process instead of raising ``RecursionError``. The body is
-therefore checked first with pydantic-core's parser, which has a fixed nesting limit of its own;
-too deep a document is reported like any malformed JSON (400 ``malformed_json``).
+therefore measured first with the library's `ledger.jsonsafe.check_json_depth` (the check the
+CLI importer uses too); too deep a document is reported like any malformed JSON (400
+``malformed_json``).
 
 Unknown query parameters are refused (422 ``unknown_field``) for the reason unknown body fields
 are: a misspelt ``?wiat=false`` must not silently wait for the transaction to be mined.
@@ -17,13 +18,13 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import pydantic_core
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from api.errors import error_content
+from ledger.jsonsafe import JSONTooDeepError, check_json_depth
 
 __all__ = ["MAX_BODY_BYTES", "GuardedRequest", "GuardedRoute"]
 
@@ -36,13 +37,10 @@ class GuardedRequest(Request):
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
-                pydantic_core.from_json(body)
-            except ValueError as exc:
-                if "recursion limit" in str(exc):
-                    raise json.JSONDecodeError(
-                        "the document is nested too deeply", body.decode(errors="replace"), 0
-                    ) from None
-                # Any other problem: let the stdlib parser report it in its usual words.
+                check_json_depth(body)
+            except JSONTooDeepError as exc:
+                # FastAPI turns a JSONDecodeError into the usual malformed-JSON answer.
+                raise json.JSONDecodeError(str(exc), body.decode(errors="replace"), 0) from None
             self._json = json.loads(body)
         return self._json
 

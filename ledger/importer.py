@@ -17,6 +17,10 @@ JSON Lines
     One JSON object per line: ``brand``, ``serial``, ``metadata`` (an object), optional
     ``owner``, ``metadata_uri``. Blank lines are skipped.
 
+JSON (a JSON Lines line, a CSV ``metadata`` cell) nested deeper than
+`ledger.jsonsafe.MAX_JSON_DEPTH` levels makes its row bad without being parsed: under web3's
+raised recursion limit, parsing it could crash the whole import.
+
 Every row needs a non-empty metadata object: its RFC 8785 hash is what buyers later verify. Rows
 without an owner go to the signing account. Rows are grouped by owner because ``registerBatch``
 takes one owner per transaction. The same item twice in one file is registered once; the repeat
@@ -45,6 +49,8 @@ from ledger.errors import (
     LedgerError,
 )
 from ledger.hashing import hash_document, item_id, normalise_brand, normalise_serial
+from ledger.jsonsafe import JSONTooDeepError
+from ledger.jsonsafe import loads as json_loads
 from ledger.types import Hash32, ItemId
 
 __all__ = [
@@ -373,7 +379,10 @@ def _jsonl_records(text: str) -> Iterator[Record]:
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw)
+            value = json_loads(raw)
+        except JSONTooDeepError as exc:
+            yield line, BadRow(line=line, reason=str(exc))
+            continue
         except ValueError as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             yield line, BadRow(line=line, reason=f"invalid JSON: {reason}")
@@ -461,7 +470,9 @@ def _csv_record(
         elif kind == "metadata":
             if cell.strip():
                 try:
-                    record["metadata"] = json.loads(cell)
+                    record["metadata"] = json_loads(cell)
+                except JSONTooDeepError as exc:
+                    return BadRow(line=line, reason=f"metadata is {exc}", field="metadata")
                 except ValueError as exc:
                     reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
                     return BadRow(

@@ -27,6 +27,7 @@ from ledger.deploy import Deployment, save_deployment
 from ledger.errors import InputError
 from ledger.hashing import hash_document, item_id
 from ledger.importer import read_items
+from ledger.jsonsafe import MAX_JSON_DEPTH
 from ledger.types import ItemId
 from tests.conftest import DevAccounts
 
@@ -133,6 +134,23 @@ def test_the_same_item_twice_is_skipped_if_identical_and_bad_if_it_differs(tmp_p
     assert [(s.line, s.reason) for s in parsed.duplicates] == [(2, "duplicate of line 1")]
     assert [(b.line, b.field) for b in parsed.bad_rows] == [(3, "serial")]
     assert "line 1" in parsed.bad_rows[0].reason
+
+
+def test_a_csv_metadata_cell_nested_too_deep_is_a_bad_row_and_the_next_row_parses(
+    tmp_path: Path,
+) -> None:
+    # 50k levels: under the csv module's 128 KiB cell limit, far past what the JSON parser
+    # survives under web3's raised recursion limit.
+    deep = "[" * 50_000 + "]" * 50_000
+    source = write(
+        tmp_path / "items.csv",
+        f'brand,serial,metadata\nA,1,"{deep}"\nA,2,{csv_cell({"m": 1})}\n',
+    )
+    parsed = read_items(path=source)
+    assert [row.line for row in parsed.rows] == [3]
+    (bad,) = parsed.bad_rows
+    assert (bad.line, bad.field) == (2, "metadata")
+    assert bad.reason == f"metadata is JSON nested deeper than {MAX_JSON_DEPTH} levels (the limit)"
 
 
 def test_a_json_array_file_is_refused_with_a_hint(tmp_path: Path) -> None:
@@ -295,6 +313,36 @@ def test_cli_import_of_jsonl_lands_good_rows_lists_bad_ones_and_reruns_idempoten
     assert code == EXIT_MISMATCH
     assert rerun["registered"] == [] and rerun["failed"] == []
     assert sorted(by_line(rerun["skipped"])) == [1, 2, 7]
+
+
+def test_cli_import_reports_too_deeply_nested_lines_as_bad_and_lands_the_others(
+    cli: Cli, reader: ProvenanceClient, accounts: DevAccounts, tmp_path: Path
+) -> None:
+    bomb = "[" * 200_000 + "]" * 200_000  # would crash the stdlib parser (see ledger.jsonsafe)
+    deep_metadata = '{"brand": "Goyard", "serial": "DEEP-2", "metadata": {"m": ' + bomb + "}}"
+    lines = [
+        json.dumps({"brand": "Goyard", "serial": "DEEP-1", "metadata": {"model": "Saint Louis"}}),
+        bomb,
+        deep_metadata,
+        json.dumps({"brand": "Goyard", "serial": "DEEP-4", "metadata": {"model": "Artois"}}),
+    ]
+    source = write(tmp_path / "stock.jsonl", "\n".join(lines) + "\n")
+
+    code, report = cli.import_json(source, signer=accounts.merchant)
+
+    assert code == EXIT_MISMATCH
+    bad = by_line(report["bad_rows"])
+    assert sorted(bad) == [2, 3]
+    limit = f"JSON nested deeper than {MAX_JSON_DEPTH} levels (the limit)"
+    assert [bad[n]["reason"] for n in (2, 3)] == [limit, limit]
+    assert sorted(by_line(report["registered"])) == [1, 4]
+    assert reader.are_registered(
+        [item_id(brand="Goyard", serial=serial) for serial in ("DEEP-1", "DEEP-2", "DEEP-4")]
+    ) == [True, False, True]
+
+    human = cli("import", str(source), signer=accounts.merchant)
+    assert human.exit_code == EXIT_MISMATCH
+    assert "nested deeper" in human.output and "Traceback" not in human.output
 
 
 def test_an_interrupted_import_resumes_skipping_what_already_landed(
