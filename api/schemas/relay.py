@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -54,6 +55,13 @@ def _signature(value: str) -> str:
         ) from None
 
 
+def _whole_number(value: object) -> object:
+    # JSON Schema's "integer" includes 492.0; text and booleans stay refused (strict int).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _bytes32(value: str) -> str:
     if not _BYTES32.fullmatch(value):
         raise PydanticCustomError("invalid_sale_ref", "must be 32 bytes in 0x-hex (66 characters)")
@@ -77,6 +85,7 @@ Bytes32Str = Annotated[
 # documented as an exclusive 2**256, which a float holds exactly.
 Uint256 = Annotated[
     int,
+    BeforeValidator(_whole_number),
     Field(strict=True, ge=0, le=_UINT256_MAX),
     WithJsonSchema({"type": "integer", "minimum": 0, "exclusiveMaximum": 2**256}),
 ]

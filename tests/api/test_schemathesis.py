@@ -9,9 +9,9 @@ the declared schema, no invalid request accepted, and every valid request accept
 "Valid" has one documented exception (`SEMANTIC_CODES`): rules JSON Schema cannot state. A
 metadata or evidence document must canonicalise under RFC 8785 (no integer beyond +-2**53), a
 brand or serial must survive Unicode normalisation, a relayed transaction must be a signed
-transaction for this chain and contract, and a key's account must be one the gateway can sign
-for. A schema-valid request breaking one of those gets 422 with that rule's code, and only
-that code is forgiven.
+transaction for this chain and contract, a relayed signed message's deadline must be ahead, and
+a key's account must be one the gateway can sign for. A schema-valid request breaking one of
+those gets 422 with that rule's code, and only that code is forgiven.
 
 The app is built at import (its document needs no chain); requests reach it through
 Schemathesis' own ASGI transport, so checks that send requests of their own (``ignored_auth``
@@ -60,6 +60,7 @@ SEMANTIC_CODES = frozenset(
         "not_our_contract",
         "gas_limit_too_low",
         "fee_too_low",
+        "signature_expired",
         "account_not_signable",
         "account_reserved",
         "invalid_admin_address",
