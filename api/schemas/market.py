@@ -22,11 +22,11 @@ from api.schemas.common import (
     ResponseModel,
 )
 from api.schemas.items import HistoryEventView
-from ledger.market import MAX_PRICE
 from ledger.signatures import SIGNATURE_LENGTH
 
 __all__ = [
     "MAX_ID",
+    "MAX_JSON_INT",
     "MAX_TIMESTAMP",
     "CreditsView",
     "DisputeCreate",
@@ -51,13 +51,14 @@ __all__ = [
     "WithdrawalView",
 ]
 
-MAX_ID = 2**256 - 1
-"""Listing and sale ids are uint256 on chain."""
+MAX_ID = 2**40 - 1
+"""The market counts listings and sales in uint40 (and a JSON Schema bound must be exact)."""
 MAX_TIMESTAMP = 2**40 - 1
 """Listing expiries are stored as uint40 seconds."""
-_UINT256 = 2**256 - 1
-# Decimal strings of up to 28 digits are always below 2**96 (about 7.9e28), so a pattern can
-# state exactly what is accepted; a larger price fits a JSON integer (bounded by `maximum`).
+MAX_JSON_INT = 2**53 - 1
+"""The largest integer every JSON reader holds exactly; larger amounts travel as strings."""
+# Decimal strings of up to 28 digits are always below 2**96 (about 7.9e28, the contract's price
+# limit), so a pattern states exactly what is accepted.
 _WEI_DIGITS = re.compile(r"[1-9][0-9]{0,27}")
 _MAX_URI = 2048
 
@@ -79,14 +80,50 @@ class RulingName(StrEnum):
     PARTIAL_REFUND = "partial_refund"
 
 
-def _wei(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_PRICE:
+def _whole(value: Any) -> int | None:
+    """``value`` as an int if it is a JSON integer; JSON Schema counts ``2.0`` as one."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _int_in(minimum: int, maximum: int) -> Any:
+    """A validator taking exactly what JSON Schema calls an integer from ``minimum`` to
+    ``maximum`` (at most `MAX_JSON_INT`): no booleans, no numeric strings."""
+
+    def check(value: Any) -> int:
+        number = _whole(value)
+        if number is None:
+            raise PydanticCustomError("invalid_type", "must be an integer")
+        if not minimum <= number <= maximum:
+            raise PydanticCustomError(
+                "out_of_range",
+                "must be from {minimum} to {maximum}",
+                {"minimum": minimum, "maximum": maximum},
+            )
+        return number
+
+    return BeforeValidator(check)
+
+
+def _int_schema(minimum: int, maximum: int, description: str | None = None) -> Any:
+    schema: dict[str, Any] = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    if description is not None:
+        schema["description"] = description
+    return WithJsonSchema(schema)
+
+
+def _wei(value: Any) -> int:
+    number = _whole(value)
+    if number is not None and 1 <= number <= MAX_JSON_INT:
+        return number
     if isinstance(value, str) and _WEI_DIGITS.fullmatch(value):
         return int(value)
     raise PydanticCustomError(
         "invalid_amount",
-        "must be a whole number of wei: a JSON integer from 1 to 2**96 - 1, or a decimal string "
+        "must be a whole number of wei: a JSON integer from 1 to 2**53 - 1, or a decimal string "
         "of up to 28 digits without leading zeros",
     )
 
@@ -96,17 +133,19 @@ WeiAmount = Annotated[
     BeforeValidator(_wei),
     WithJsonSchema(
         {
-            "description": "Wei: a JSON integer (1 to 2**96 - 1) or a decimal string.",
+            "description": "Wei: a decimal string (up to 28 digits), or a JSON integer up to "
+            "2**53 - 1 (larger integers are not exact in every JSON reader).",
             "anyOf": [
-                {"type": "integer", "minimum": 1, "maximum": MAX_PRICE},
+                {"type": "integer", "minimum": 1, "maximum": MAX_JSON_INT},
                 {"type": "string", "pattern": "^[1-9][0-9]{0,27}$"},
             ],
         }
     ),
 ]
-Timestamp = Annotated[int, Field(strict=True, ge=1, le=MAX_TIMESTAMP)]
-Uint256 = Annotated[int, Field(strict=True, ge=0, le=_UINT256)]
-SaleId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID, description="The sale's id.")]
+Timestamp = Annotated[int, _int_in(1, MAX_TIMESTAMP), _int_schema(1, MAX_TIMESTAMP)]
+JsonUint = Annotated[int, _int_in(0, MAX_JSON_INT), _int_schema(0, MAX_JSON_INT)]
+SaleId = Annotated[int, _int_in(1, MAX_ID), _int_schema(1, MAX_ID, "The sale's id.")]
+BasisPoints = Annotated[int, _int_in(0, 9999), _int_schema(0, 9999)]
 Signature = Annotated[
     str,
     StringConstraints(pattern=rf"^0x[0-9a-fA-F]{{{2 * SIGNATURE_LENGTH}}}$"),
@@ -136,9 +175,9 @@ class SellOrderBody(RequestModel):
     item_id: ItemIdStr
     seller: AddressStr
     price: WeiAmount
-    expiry: Uint256 = Field(description="Last second (unix time, inclusive) it can be bought.")
-    item_nonce: Uint256 = Field(description="The item's passport nonce when signed.")
-    counter: Uint256 = Field(description="The seller's market order counter when signed.")
+    expiry: JsonUint = Field(description="Last second (unix time, inclusive) it can be bought.")
+    item_nonce: JsonUint = Field(description="The item's passport nonce when signed.")
+    counter: JsonUint = Field(description="The seller's market order counter when signed.")
 
 
 class SignedOrder(RequestModel):
@@ -164,7 +203,7 @@ class EvidenceCreate(RequestModel):
 
 class RulingCreate(RequestModel):
     ruling: RulingName
-    buyer_share_bps: Annotated[int, Field(strict=True, ge=0, le=9999)] = Field(
+    buyer_share_bps: BasisPoints = Field(
         default=0,
         description="partial_refund only (1..9999): the share of the price refunded to the buyer.",
     )
