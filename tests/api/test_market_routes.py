@@ -8,17 +8,20 @@ and expiries. Each test registers its own items; amounts are asserted to the wei
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 from collections.abc import Iterator
+from enum import Enum
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.schemas.market import DisputeReasonName, RulingName
 from api.state import Gateway
 from ledger.signatures import sell_order_to_json, sign_sell_order
-from ledger.types import ItemId, Wei
+from ledger.types import DisputeReason, ItemId, Ruling, Wei
 from tests.api.conftest import Api, Key, assert_error, make_settings
 from tests.conftest import DevAccounts
 
@@ -614,3 +617,64 @@ def test_a_deployment_without_a_market_answers_503(market: Market) -> None:
     finally:
         gateway.deployment = deployment
         gateway._markets.update(cached)
+
+
+# ---------------------------------------------------------------------- more paths
+
+
+@pytest.mark.parametrize(
+    ("api_enum", "ledger_enum"),
+    [(DisputeReasonName, DisputeReason), (RulingName, Ruling)],
+)
+def test_market_enum_names_mirror_the_ledgers(
+    api_enum: type[Enum], ledger_enum: type[Enum]
+) -> None:
+    assert {m.name for m in api_enum} == {m.name for m in ledger_enum} - {"NONE"}
+    assert all(m.value == m.name.lower() for m in api_enum)
+
+
+def test_purchase_without_waiting_answers_202_then_the_sale(market: Market) -> None:
+    _, listing_id = market.listed()
+    accepted = market.client.post(
+        f"/listings/{listing_id}/purchase?wait=false", headers=market.buyer.headers
+    )
+    assert accepted.status_code == 202, accepted.text
+    url = accepted.json()["status_url"]
+    deadline = time.monotonic() + 10
+    while (status := market.client.get(url).json())["status"] == "pending":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    assert status["status"] == "mined", status
+    assert status["result"]["listing_id"] == listing_id
+    assert market.sale(status["result"]["sale_id"])["state"] == "paid"
+
+
+def test_partial_refund_ruling_splits_the_price_and_delivers_the_item(market: Market) -> None:
+    item_id, sale_id = market.disputed()
+    buyer_credit = market.credits(market.buyer.address)
+    seller_credit = market.credits(market.seller.address)
+    # The share must be consistent with the ruling (the contract's InvalidRuling).
+    assert_error(
+        market.client.post(
+            f"/disputes/{sale_id}/ruling",
+            json={"ruling": "partial_refund", "ruling_evidence": "scuffed"},
+            headers=market.arbiter.headers,
+        ),
+        422,
+        "invalid_ruling",
+    )
+    ruled = market.client.post(
+        f"/disputes/{sale_id}/ruling",
+        json={"ruling": "partial_refund", "buyer_share_bps": 2_500, "ruling_evidence": "scuffed"},
+        headers=market.arbiter.headers,
+    )
+    assert ruled.status_code == 200, ruled.text
+    assert ruled.json()["state"] == "partially_refunded"
+    refund = PRICE * 2_500 // 10_000
+    to_seller = PRICE - refund
+    assert market.credits(market.buyer.address) == buyer_credit + refund
+    assert (
+        market.credits(market.seller.address)
+        == seller_credit + to_seller - to_seller * FEE_BPS // 10_000
+    )
+    assert market.client.get(f"/items/{item_id}").json()["owner"] == market.buyer.address
