@@ -8,18 +8,25 @@ the sponsor's (the admin's) transaction count unchanged: it was caught by simula
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account as EthAccount
 from eth_account.signers.local import LocalAccount
+from typer.testing import CliRunner
 from web3 import Web3
 
 from api.state import Gateway
 from ledger.artifacts import load_artifact
+from ledger.chain import Connection
+from ledger.cli import app
+from ledger.config import deployment_path
+from ledger.deploy import save_deployment
 from ledger.signatures import (
     Eip712Domain,
     PermitMessage,
@@ -32,6 +39,7 @@ from ledger.signatures import (
 )
 from ledger.types import ItemId
 from tests.api.conftest import Api, assert_error
+from tests.ledger.test_cli import CLEAN_ENV
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 HOUR = 3600
@@ -349,6 +357,8 @@ def _permit_json(**changes: Any) -> dict[str, Any]:
          "transfer.signature"),
         ({"transfer": _transfer_json(deadline=None)}, "missing_field", "transfer.deadline"),
         ({"transfer": _transfer_json(deadline="123")}, "invalid_type", "transfer.deadline"),
+        ({"transfer": _transfer_json(deadline=1.5)}, "invalid_type", "transfer.deadline"),
+        ({"transfer": _transfer_json(nonce=True)}, "invalid_type", "transfer.nonce"),
         ({"transfer": _transfer_json(nonce=2**256)}, "out_of_range", "transfer.nonce"),
         ({"transfer": _transfer_json(sale_ref="0x12")}, "invalid_sale_ref", "transfer.sale_ref"),
         ({"transfer": _transfer_json(**{"from": "0x12"})}, "invalid_address", "transfer.from"),
@@ -361,3 +371,36 @@ def test_request_shape_errors_name_the_field(
     api: Api, body: dict[str, Any], code: str, field: str
 ) -> None:
     assert_error(api.client.post("/relay", json=body), 422, code, field)
+
+
+# ---------------------------------------------------------------------- the CLI signs, we relay
+
+
+def test_cli_signed_transfer_and_permit_relay_as_printed(chain: Chain, tmp_path: Path) -> None:
+    owner, spender, buyer = EthAccount.create(), EthAccount.create(), EthAccount.create()
+    item = chain.owned_item(owner)
+    deployment = chain.gateway.deployment
+    save_deployment(
+        deployment=deployment,
+        path=deployment_path(data_dir=tmp_path, chain_id=deployment.chain_id),
+    )
+    env = {**CLEAN_ENV, "PROVENANCE_PRIVATE_KEY": "0x" + bytes(owner.key).hex()}
+
+    def provenance(*args: str) -> dict[str, Any]:
+        result = CliRunner().invoke(
+            app, ["--data-dir", str(tmp_path), *args], obj=Connection(w3=chain.w3), env=env
+        )
+        assert result.exit_code == 0, result.output
+        body: dict[str, Any] = json.loads(result.output)
+        return body
+
+    permit = provenance("sign-permit", _hex(item), "--spender", spender.address, "--expires", "2h")
+    assert set(permit) == {"permit"} and permit["permit"]["spender"] == spender.address
+    assert chain.relay(permit).json()["signer"] == owner.address
+    assert chain.approved(item) == spender.address
+    transfer = provenance("sign-transfer", _hex(item), "--to", buyer.address)
+    assert transfer["transfer"]["from"] == owner.address
+    response = chain.relay(transfer)
+    assert response.status_code == 200, response.text
+    assert chain.api.client.get(f"/items/{_hex(item)}").json()["owner"] == buyer.address
+    assert chain.w3.eth.get_balance(owner.address) == 0
