@@ -23,6 +23,7 @@ from eth_account.signers.local import LocalAccount
 from ledger import errors
 from ledger.client import ProvenanceClient
 from ledger.errors import ContractError, InputError
+from ledger.relay import MessageRelayer
 from ledger.signatures import (
     Eip712Domain,
     PermitMessage,
@@ -30,6 +31,7 @@ from ledger.signatures import (
     parse_signature,
     permit_typed_data,
     recover_signer,
+    relay_body,
     sell_order_typed_data,
     sign_permit,
     sign_sell_order,
@@ -290,3 +292,41 @@ def test_messages_survive_json_as_a_gateway_receives_them(world: World) -> None:
         world.seller.order_hash(order)
         == world.reader.market.functions.hashOrder(order.as_tuple()).call()
     )
+
+
+def test_message_relayer_submits_from_the_sponsor_and_names_the_signer(world: World) -> None:
+    # merchant owns the item and signs; the admin sponsors; the relay body round-trips.
+    item = world.item("RP-RELAYER")
+    admin = world.admin
+    sponsor = ProvenanceClient(
+        w3=world.w3, deployment=admin.deployment, account=admin.account, sender=admin.sender
+    )
+    relayer = MessageRelayer(sponsor=sponsor)
+    permit = world.passport.build_permit(
+        item_id=item, spender=world.accounts.stranger.address, deadline=world.now() + DAY
+    )
+    body = relay_body(permit, world.passport.sign_permit(permit))
+    assert set(body) == {"permit"}
+    signed = PermitMessage.from_json(body["permit"])
+    merchant_nonce = world.nonce(world.accounts.merchant)
+    relayed = relayer.relay(signed, body["permit"]["signature"])
+    assert (relayed.kind, relayed.signer) == ("permit", world.accounts.merchant.address)
+    assert (relayed.sponsor, relayed.to) == (
+        world.accounts.admin.address,
+        world.passport.passport.address,
+    )
+    transfer = world.passport.build_transfer(
+        item_id=item, to=world.accounts.owner.address, deadline=world.now() + DAY
+    )
+    signature = world.passport.sign_transfer(transfer)
+    relayed = relayer.relay(
+        TransferMessage.from_json(relay_body(transfer, signature)["transfer"]), signature
+    )
+    assert (relayed.kind, relayed.signer) == ("transfer", world.accounts.merchant.address)
+    assert world.passport.item(item).owner == world.accounts.owner.address
+    assert world.nonce(world.accounts.merchant) == merchant_nonce  # the signer sent nothing
+    with pytest.raises(errors.InvalidSignature):
+        relayer.relay(transfer, signature)
+    with pytest.raises(InputError) as caught:
+        relayer.relay(transfer, signature[:64])
+    assert caught.value.field == "signature"
