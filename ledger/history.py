@@ -52,6 +52,7 @@ __all__ = [
     "current_metadata_hash",
     "fetch_item_logs",
     "fetch_market_logs",
+    "history_event",
     "item_history",
 ]
 
@@ -296,29 +297,64 @@ def item_history(
     for contract, name, entry in logs:
         args = _decode(contract, name, entry)
         if name == "Transfer" and args.get("from") == _ZERO_ADDRESS:
-            continue  # the mint: `registered` says it
+            continue  # the mint: skip it before paying for its block's timestamp
         block_hash = HexBytes(entry["blockHash"]).to_0x_hex()
         if block_hash not in timestamps:
             timestamps[block_hash] = int(w3.eth.get_block(HexBytes(block_hash))["timestamp"])
-        actor = args.get(_ACTOR_FIELD.get(name, "by"))
-        history.append(
-            HistoryEvent(
-                kind=EVENT_KINDS.get(name) or MARKET_EVENT_KINDS[name],
-                item_id=item_id,
-                actor=cast(ChecksumAddress, actor) if isinstance(actor, str) else None,
-                block_number=int(entry["blockNumber"]),
-                block_hash=block_hash,
-                tx_hash=HexBytes(entry["transactionHash"]).to_0x_hex(),
-                log_index=int(entry["logIndex"]),
-                timestamp=timestamps[block_hash],
-                data={
-                    _snake(field): _render(name, field, value)
-                    for field, value in args.items()
-                    if field not in _ITEM_FIELDS
-                },
-            )
+        event = history_event(
+            name=name,
+            market=contract is not passport,
+            item_id=item_id,
+            args={field: _render(name, field, value) for field, value in args.items()},
+            block_number=int(entry["blockNumber"]),
+            block_hash=block_hash,
+            tx_hash=HexBytes(entry["transactionHash"]).to_0x_hex(),
+            log_index=int(entry["logIndex"]),
+            timestamp=timestamps[block_hash],
         )
+        if event is not None:
+            history.append(event)
     return history
+
+
+def history_event(
+    *,
+    name: str,
+    market: bool,
+    item_id: ItemId,
+    args: Mapping[str, Any],
+    block_number: int,
+    block_hash: str,
+    tx_hash: str,
+    log_index: int,
+    timestamp: int,
+) -> HistoryEvent | None:
+    """One log about ``item_id`` as a `HistoryEvent`, or None if history leaves it out (an event
+    of no history kind, or the mint ``Transfer``).
+
+    ``args`` are the event's arguments under their ABI names, already rendered for JSON (bytes as
+    0x-hex, addresses checksummed, `HistoryEvent` enum fields as lowercase names), as both the
+    chain reader (`item_history`) and the event index (`ledger.index_store.IndexReader`) hold
+    them: one function builds both, so the two sources cannot disagree on kinds, actors or
+    field names. ``market`` says the log is a resale market's, not the passport's.
+    """
+    kind = (MARKET_EVENT_KINDS if market else EVENT_KINDS).get(name)
+    if kind is None:
+        return None
+    if name == "Transfer" and args.get("from") == _ZERO_ADDRESS:
+        return None  # the mint: `registered` says it
+    actor = args.get(_ACTOR_FIELD.get(name, "by"))
+    return HistoryEvent(
+        kind=kind,
+        item_id=item_id,
+        actor=cast(ChecksumAddress, actor) if isinstance(actor, str) else None,
+        block_number=block_number,
+        block_hash=block_hash,
+        tx_hash=tx_hash,
+        log_index=log_index,
+        timestamp=timestamp,
+        data={_snake(field): value for field, value in args.items() if field not in _ITEM_FIELDS},
+    )
 
 
 def current_metadata_hash(

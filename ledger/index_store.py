@@ -49,20 +49,22 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from eth_typing import ChecksumAddress
 from eth_utils import is_address, to_checksum_address
 
 from ledger.errors import ConfigurationError, InputError, LedgerError
-from ledger.history import EVENT_KINDS
-from ledger.types import Role
+from ledger.history import EVENT_KINDS, HistoryEvent, history_event
+from ledger.types import Hash32, Item, ItemId, ItemStatus, Role, Verdict
 
 __all__ = [
     "INDEX_FILE",
+    "MARKET_ARTIFACT",
     "PASSPORT_ARTIFACT",
     "SCHEMA_VERSION",
     "BlockRef",
@@ -79,6 +81,8 @@ SCHEMA_VERSION = 1
 INDEX_FILE = "index.db"
 PASSPORT_ARTIFACT = "ItemPassport"
 """Derived `items`/`accounts` rows follow the events of contracts built from this artifact."""
+MARKET_ARTIFACT = "ResaleMarket"
+"""Events of contracts built from this artifact join item histories as market kinds."""
 
 _BUSY_TIMEOUT_MS = 10_000
 _ZERO_ADDRESS = "0x" + "00" * 20
@@ -1012,6 +1016,120 @@ class IndexReader:
                     },
                 }
             )
+        return history
+
+    # ------------------------------------------------------------------ domain objects
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        # One read transaction, so rows read by several queries come from the same commit.
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def _artifacts(self, conn: sqlite3.Connection) -> dict[str, str]:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'contracts'").fetchone()
+        contracts = json.loads(row[0]) if row is not None else {}
+        return {name: str(spec.get("artifact")) for name, spec in contracts.items()}
+
+    def item_state(
+        self, item_id: object, *, nonce_of: Callable[[ItemId], int] | None = None
+    ) -> tuple[Item, Hash32 | None] | None:
+        """The item as `ledger.client.ProvenanceClient.item` reads it from the contract, and its
+        current metadata hash (`ProvenanceClient.current_metadata_hash`), from one snapshot of
+        the index; None if the index has no registration for it.
+
+        Every field follows from the events but one case of ``transfer_nonce``: the contract
+        moves it on each transfer and each ERC-4494 permit, and a permit's only log is an ERC-721
+        ``Approval``, which a plain ``approve`` emits too. So for an item with any ``Approval``
+        the nonce is asked of ``nonce_of`` (the chain, e.g. `ProvenanceClient.item_nonce`);
+        without ``nonce_of`` such an item reads as None, for the caller to ask the chain.
+        """
+        key = _item_key(item_id)
+        with self._snapshot() as conn:
+            row = conn.execute(
+                "SELECT items.owner, items.status, items.brand_certified, items.flagged_by_admin,"
+                " items.locked, items.last_verdict, items.registrant, accounts.id,"
+                " items.metadata_hash FROM items LEFT JOIN accounts"
+                " ON accounts.address = items.registrant WHERE items.item_id = ?",
+                (key,),
+            ).fetchone()
+            if row is None or row[1] is None or row[6] is None or row[7] is None:
+                return None
+            passports = [n for n, a in self._artifacts(conn).items() if a == PASSPORT_ARTIFACT]
+            transfers = approvals = 0
+            for event, args in conn.execute(
+                "SELECT event, args FROM events WHERE item_id = ? AND event IN "
+                f"('Transfer', 'Approval') AND contract IN ({', '.join('?' * len(passports))})",
+                (key, *passports),
+            ):
+                if event == "Approval":
+                    approvals += 1
+                elif json.loads(args).get("from") != _ZERO_ADDRESS:
+                    transfers += 1
+        owner, status, certified, by_admin, locked, verdict, registrant, registrant_id, meta = row
+        item = ItemId(bytes.fromhex(key[2:]))
+        if approvals:
+            if nonce_of is None:
+                return None
+            transfers = int(nonce_of(item))
+        return (
+            Item(
+                item_id=item,
+                owner=cast(ChecksumAddress, owner),
+                status=ItemStatus[str(status).upper()],
+                brand_certified=bool(certified),
+                flagged_by_admin=bool(by_admin),
+                locked=bool(locked),
+                last_verdict=Verdict[str(verdict).upper()],
+                registrant=cast(ChecksumAddress, registrant),
+                registrant_id=int(registrant_id),
+                transfer_nonce=transfers,
+            ),
+            None if meta is None else Hash32(bytes.fromhex(str(meta)[2:])),
+        )
+
+    def item_history(self, item_id: object) -> list[HistoryEvent] | None:
+        """The item's history as `ledger.client.ProvenanceClient.history` returns it from the
+        chain (the passport's item events and the resale markets', oldest first, built by the
+        same `ledger.history.history_event`); None if the index has no registration for it."""
+        key = _item_key(item_id)
+        item = ItemId(bytes.fromhex(key[2:]))
+        with self._snapshot() as conn:
+            found = conn.execute(
+                "SELECT 1 FROM items WHERE item_id = ? AND registrant IS NOT NULL", (key,)
+            ).fetchone()
+            if found is None:
+                return None
+            artifacts = self._artifacts(conn)
+            rows = conn.execute(
+                "SELECT block_number, block_hash, log_index, tx_hash, contract, event, args, "
+                "timestamp FROM events WHERE item_id = ? UNION ALL "
+                "SELECT block_number, block_hash, log_index, tx_hash, contract, event, args, "
+                "timestamp FROM events WHERE other_item_id = ? ORDER BY block_number, log_index",
+                (key, key),
+            ).fetchall()
+        history: list[HistoryEvent] = []
+        for block, block_hash, log_index, tx_hash, contract, event, args, timestamp in rows:
+            artifact = artifacts.get(contract)
+            if event is None or artifact not in (PASSPORT_ARTIFACT, MARKET_ARTIFACT):
+                continue
+            entry = history_event(
+                name=event,
+                market=artifact == MARKET_ARTIFACT,
+                item_id=item,
+                args=json.loads(args),
+                block_number=block,
+                block_hash=block_hash,
+                tx_hash=tx_hash,
+                log_index=log_index,
+                timestamp=timestamp,
+            )
+            if entry is not None:
+                history.append(entry)
         return history
 
     def raw_logs(self, item_id: object) -> list[dict[str, Any]]:
