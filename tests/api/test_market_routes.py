@@ -678,3 +678,27 @@ def test_partial_refund_ruling_splits_the_price_and_delivers_the_item(market: Ma
         == seller_credit + to_seller - to_seller * FEE_BPS // 10_000
     )
     assert market.client.get(f"/items/{item_id}").json()["owner"] == market.buyer.address
+
+
+def test_anyone_finalizes_a_shipped_sale_after_the_delivery_deadline(market: Market) -> None:
+    item_id, sale_id = market.shipped()
+    assert_error(
+        market.client.post(f"/sales/{sale_id}/finalize", headers=market.seller_b.headers),
+        409,
+        "deadline_not_reached",
+    )
+    market.travel(market.sale(sale_id)["deadline"] - market.now() + 60)
+    assert_error(
+        market.client.post(
+            "/disputes",
+            json={"sale_id": sale_id, "reason": "not_received", "evidence": "too late"},
+            headers=market.buyer.headers,
+        ),
+        409,
+        "deadline_passed",
+    )
+    # A third party with a key (a keeper) settles it; it was neither buyer nor seller.
+    finalized = market.client.post(f"/sales/{sale_id}/finalize", headers=market.seller_b.headers)
+    assert finalized.status_code == 200, finalized.text
+    assert finalized.json()["state"] == "completed"
+    assert market.client.get(f"/items/{item_id}").json()["owner"] == market.buyer.address
