@@ -126,6 +126,23 @@ class Gateway:
         except Exception as exc:
             log.warning("index catch-up failed: %s", exc)
 
+    def fresh_index(self) -> IndexReader | None:
+        """The event index if it holds every block up to the chain's head as of this call (it
+        is caught up first), else None: not open, lagging or failing. Readers then read the
+        chain, so an index read is never staler than a chain read started at the same moment
+        (a write that has returned is in it)."""
+        reader = self.index_reader
+        if reader is None or self.indexer is None:
+            return None
+        try:
+            head = int(self.connection.w3.eth.block_number)
+            self.catch_up_index()
+            indexed = reader.indexed_block
+        except Exception as exc:  # the index is a cache: any failure means "read the chain"
+            log.warning("event index unreadable, reading the chain: %s", exc)
+            return None
+        return reader if indexed is not None and indexed >= head else None
+
     @classmethod
     def _open(
         cls, settings: Settings, data_dir: Path, connection: Connection, signer: Signer | None

@@ -45,17 +45,18 @@ from api.schemas.items import (
 )
 from api.schemas.trust import ItemVerificationView, TrustReportView
 from api.settings import Settings
+from api.state import Gateway
 from api.views import event_view, hex32, item_view, trust_view
 from ledger.client import (
     DUPLICATE_IN_INPUT,
     NewItem,
-    ProvenanceClient,
     Registration,
     parse_item_id,
 )
 from ledger.errors import ConfigurationError
 from ledger.evidence import bundle_json
 from ledger.hashing import item_id as label_item_id
+from ledger.history import HistoryEvent
 from ledger.ownership import require_owner
 from ledger.types import (
     ConditionGrade,
@@ -85,9 +86,28 @@ def _action(item_id: str, tx: TxResult) -> ItemActionView:
     )
 
 
-def _read_item(reader: ProvenanceClient, item_id: ItemId) -> ItemView:
+def _read_item(gateway: Gateway, item_id: ItemId) -> ItemView:
+    """The item from the event index when it is caught up (`Gateway.fresh_index`), else from the
+    chain; an item the index lacks is asked of the chain too, so a 404 is always the chain's."""
+    index = gateway.fresh_index()
+    state = None if index is None else index.item_state(item_id, nonce_of=gateway.reader.item_nonce)
+    if state is not None:
+        return item_view(*state)
+    reader = gateway.reader
     item = reader.item(item_id)
     return item_view(item, reader.current_metadata_hash(item.item_id))
+
+
+def read_history(gateway: Gateway, item_id: ItemId) -> list[HistoryEvent]:
+    """The item's history (`ProvenanceClient.history`), from the event index when it is caught
+    up, else from the chain; `ItemNotRegistered` (404) for an item the chain does not know."""
+    index = gateway.fresh_index()
+    events = None if index is None else index.item_history(item_id)
+    if events is not None:
+        return events
+    reader = gateway.reader
+    item = reader.item(item_id)  # 404 for unknown items, rather than an empty history
+    return reader.history(item.item_id)
 
 
 # ---------------------------------------------------------------------- registration
@@ -224,24 +244,27 @@ def list_items(
 
 @router.get("/lookup", response_model=ItemView, responses=errors(404))
 def lookup_item(
-    reader: ReaderDep,
+    gateway: GatewayDep,
     brand: Annotated[Brand, Query(description="The brand as printed on the label.")],
     serial: Annotated[Serial, Query(description="The serial as printed on the label.")],
 ) -> ItemView:
-    """Find an item by its label (brand and serial are normalised as for registration)."""
-    return _read_item(reader, label_item_id(brand=brand, serial=serial))
+    """Find an item by its label (brand and serial are normalised as for registration).
+    Served from the event index (caught up first), or the chain if the index lags."""
+    return _read_item(gateway, label_item_id(brand=brand, serial=serial))
 
 
 @router.get("/{item_id}", response_model=ItemView, responses=errors(404))
-def get_item(item_id: ItemIdPath, reader: ReaderDep) -> ItemView:
-    return _read_item(reader, _id(item_id))
+def get_item(item_id: ItemIdPath, gateway: GatewayDep) -> ItemView:
+    """The item's current state. Served from the event index (caught up first), or the chain
+    if the index lags."""
+    return _read_item(gateway, _id(item_id))
 
 
 @router.get("/{item_id}/history", response_model=HistoryView, responses=errors(404))
-def get_history(item_id: ItemIdPath, reader: ReaderDep) -> HistoryView:
-    """Every event about the item, oldest first."""
-    item = reader.item(_id(item_id))  # 404 for unknown items, rather than an empty history
-    events = reader.history(item.item_id)
+def get_history(item_id: ItemIdPath, gateway: GatewayDep) -> HistoryView:
+    """Every event about the item, oldest first. Served from the event index (caught up
+    first), or the chain if the index lags."""
+    events = read_history(gateway, _id(item_id))
     return HistoryView(item_id=item_id, events=[event_view(e) for e in events])
 
 
