@@ -81,13 +81,23 @@ Bytes32Str = Annotated[
     AfterValidator(_bytes32),
     Field(json_schema_extra={"pattern": "^0[xX][0-9a-fA-F]{64}$"}),
 ]
-# FastAPI's OpenAPI models hold bounds as floats, and float(2**256 - 1) rounds up to 2**256:
-# documented as an exclusive 2**256, which a float holds exactly.
+# FastAPI's OpenAPI models hold bounds as floats, which cannot say 2**256 - 1 (it rounds up to
+# 2**256, whose shortest decimal form, 1.157920892373162e77, is larger still). The document
+# states the largest float below it, 2**256 - 2**203 (1.1579208923731618e77 either way); the
+# few values above it up to 2**256 - 1 (a "never expires" deadline) are accepted all the same.
+_DOCUMENTED_MAX = float(2**256 - 2**203)
 Uint256 = Annotated[
     int,
     BeforeValidator(_whole_number),
     Field(strict=True, ge=0, le=_UINT256_MAX),
-    WithJsonSchema({"type": "integer", "minimum": 0, "exclusiveMaximum": 2**256}),
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": _DOCUMENTED_MAX,
+            "description": "An unsigned 256-bit integer (up to 2**256 - 1).",
+        }
+    ),
 ]
 
 
