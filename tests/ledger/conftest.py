@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.chain import EmbeddedProvider
@@ -68,7 +69,7 @@ class OwnChain:
     def w3(self) -> Web3:
         return Web3(self.provider)
 
-    def client(self, account: Any = None) -> ProvenanceClient:
+    def client(self, account: LocalAccount | None = None) -> ProvenanceClient:
         return ProvenanceClient(w3=self.w3, deployment=self.deployment, account=account)
 
     def reverted(self) -> EmbeddedProvider:
