@@ -5,8 +5,8 @@ Why this exists: the buyer's page, ``GET /items/{id}/trust`` and ``POST /items/{
 need the same facts, and the timeline a buyer reads must be the very history the verdict was
 computed from (two separate reads could straddle a new block). This module is also the one seam
 between those routes and the data source: today everything is read from the chain through a
-read-only `ProvenanceClient`; an index can take over by changing only the functions here
-(`build_trust_report` and `build_bundle` already accept index rows).
+read-only `ProvenanceClient`, except the item and its history, which come from the event
+index when the caller passes one that is caught up (``index``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from ledger.client import ProvenanceClient
 from ledger.evidence import build_bundle
 from ledger.history import HistoryEvent
+from ledger.index_store import IndexReader
 from ledger.trust import TrustReport, build_trust_report, registrant_events
 from ledger.types import Hash32, Item, ItemId
 
@@ -26,6 +27,7 @@ __all__ = ["ItemDossier", "evidence_bundle", "load_dossier", "trust_report"]
 
 _ZERO_ADDRESS = "0x" + "00" * 20
 _METADATA_KINDS = frozenset({"registered", "metadata_updated"})
+_Indexed = tuple[Item, list[HistoryEvent]]
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,33 @@ def _markets(reader: ProvenanceClient) -> set[str]:
     return {current} if isinstance(current, str) and current != _ZERO_ADDRESS else set()
 
 
+def _indexed(index: IndexReader, reader: ProvenanceClient, item_id: ItemId) -> _Indexed | None:
+    with index.snapshot():  # the item and its history as of one indexer commit
+        state = index.item_state(item_id, nonce_of=reader.item_nonce)
+        history = index.item_history(item_id)
+    if state is None or history is None:
+        return None
+    return state[0], history
+
+
 def load_dossier(
-    reader: ProvenanceClient, item_id: ItemId, *, now: int | None = None
+    reader: ProvenanceClient,
+    item_id: ItemId,
+    *,
+    now: int | None = None,
+    index: IndexReader | None = None,
 ) -> ItemDossier:
-    """The item, its history and its trust report; `ItemNotRegistered` for unknown ids."""
-    item = reader.item(item_id)
-    history = reader.history(item.item_id)
+    """The item, its history and its trust report; `ItemNotRegistered` for unknown ids.
+
+    With ``index`` (caught up to the chain's head: `api.state.Gateway.fresh_index`) the item
+    and its history come from the event index, which reads them exactly as the chain client
+    does; an item the index lacks is read from the chain."""
+    found = None if index is None else _indexed(index, reader, item_id)
+    if found is not None:
+        item, history = found
+    else:
+        item = reader.item(item_id)
+        history = reader.history(item.item_id)
     record = reader.account_record(item.registrant)
     account_history = registrant_events(
         w3=reader.w3,
@@ -104,9 +127,12 @@ def load_dossier(
     )
 
 
-def trust_report(reader: ProvenanceClient, item_id: ItemId) -> TrustReport:
-    """The item's trust report; `ItemNotRegistered` for unknown ids."""
-    return load_dossier(reader, item_id).report
+def trust_report(
+    reader: ProvenanceClient, item_id: ItemId, *, index: IndexReader | None = None
+) -> TrustReport:
+    """The item's trust report (see `load_dossier` for ``index``); `ItemNotRegistered` for
+    unknown ids."""
+    return load_dossier(reader, item_id, index=index).report
 
 
 def evidence_bundle(reader: ProvenanceClient, item_id: ItemId) -> dict[str, Any]:

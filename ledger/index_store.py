@@ -1021,9 +1021,13 @@ class IndexReader:
     # ------------------------------------------------------------------ domain objects
 
     @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        # One read transaction, so rows read by several queries come from the same commit.
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads inside share one read transaction, so they see the same commit of the indexer
+        (``with reader.snapshot(): reader.item_state(x); reader.item_history(x)``). Nests."""
         conn = self._conn()
+        if conn.in_transaction:
+            yield conn
+            return
         conn.execute("BEGIN")
         try:
             yield conn
@@ -1049,7 +1053,7 @@ class IndexReader:
         without ``nonce_of`` such an item reads as None, for the caller to ask the chain.
         """
         key = _item_key(item_id)
-        with self._snapshot() as conn:
+        with self.snapshot() as conn:
             row = conn.execute(
                 "SELECT items.owner, items.status, items.brand_certified, items.flagged_by_admin,"
                 " items.locked, items.last_verdict, items.registrant, accounts.id,"
@@ -1098,7 +1102,7 @@ class IndexReader:
         same `ledger.history.history_event`); None if the index has no registration for it."""
         key = _item_key(item_id)
         item = ItemId(bytes.fromhex(key[2:]))
-        with self._snapshot() as conn:
+        with self.snapshot() as conn:
             found = conn.execute(
                 "SELECT 1 FROM items WHERE item_id = ? AND registrant IS NOT NULL", (key,)
             ).fetchone()

@@ -289,11 +289,12 @@ def verify_item(
 
 
 @router.get("/{item_id}/trust", response_model=TrustReportView, responses=errors(404))
-def get_trust_report(item_id: ItemIdPath, reader: ReaderDep) -> TrustReportView:
+def get_trust_report(item_id: ItemIdPath, gateway: GatewayDep) -> TrustReportView:
     """The trust report: a verdict (ok, caution, do_not_buy), every reason for it with the id of
     the rule that produced it, and the facts (flags, verdicts, disputes, registrant standing,
-    owners, services, retirement). The rule table is in the README."""
-    return trust_view(trust_report(reader, _id(item_id)))
+    owners, services, retirement). The rule table is in the README. The item and its history
+    are read from the event index when it is caught up."""
+    return trust_view(trust_report(gateway.reader, _id(item_id), index=gateway.fresh_index()))
 
 
 @router.get(

@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.buyer_page import PartyBook, item_page_context, rules_context
-from api.deps import ReaderDep
+from api.deps import GatewayDep, ReaderDep
 from api.dossier import load_dossier
 from api.html import render_page
 from api.schemas.common import MAX_TEXT
@@ -197,10 +197,13 @@ def trust_rules(request: Request) -> Response:
 
 
 @router.get("/verify/{item_id}", name="verify_page")
-def verify_page(item_id: str, request: Request, reader: ReaderDep) -> Response:
-    """The buyer's page of one item."""
+def verify_page(item_id: str, request: Request, gateway: GatewayDep) -> Response:
+    """The buyer's page of one item (the item and its history from the event index when it is
+    caught up)."""
+    reader = gateway.reader
     parsed = parse_item_id(item_id)  # InputError: the 400 page
-    dossier = load_dossier(reader, parsed)  # ItemNotRegistered: the 404 page
+    # ItemNotRegistered: the 404 page
+    dossier = load_dossier(reader, parsed, index=gateway.fresh_index())
     canonical = "0x" + bytes(parsed).hex()
     parties = PartyBook(reader, admin=reader.deployment.admin, markets=sorted(dossier.markets))
     context = item_page_context(

@@ -11,6 +11,7 @@ with library clients of the dev accounts, so the gateway sends nothing on their 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.dossier import load_dossier
 from api.schemas.items import HistoryView
 from api.state import Gateway
 from api.views import event_view, hex32, item_view
@@ -137,6 +139,46 @@ def test_without_an_index_the_chain_answers_the_same(
         world.gateway.index_reader = reader
 
 
+# ---------------------------------------------------------------------- trust report, buyer page
+
+_TRUST_ITEMS = ("rich", "held", "sold", "disputed", "escrowed")
+_NOW_FIELDS = ("generated_at", "time_on_record")  # depend on the moment of the request
+
+
+def _without(body: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if key not in fields}
+
+
+@pytest.mark.parametrize("name", _TRUST_ITEMS)
+def test_a_dossier_from_the_index_equals_the_chain_one(world: World, name: str) -> None:
+    index = world.gateway.fresh_index()
+    assert index is not None
+    now = 1_900_000_000
+    item = world.items[name]
+    indexed = load_dossier(world.gateway.reader, item, now=now, index=index)
+    assert indexed.history == index.item_history(item)  # it did come from the index
+    assert indexed == load_dossier(world.gateway.reader, item, now=now)  # the report too
+
+
+@pytest.mark.parametrize("name", ["disputed", "held"])
+def test_the_trust_endpoint_and_the_buyers_page_read_as_from_the_chain(
+    world: World, name: str
+) -> None:
+    item_hex = hex32(world.items[name])
+    served = _get(world, f"/items/{item_hex}/trust")
+    page = world.client.get(f"/verify/{item_hex}")
+    assert page.status_code == 200, page.text
+    reader, world.gateway.index_reader = world.gateway.index_reader, None
+    try:
+        chain_served = _get(world, f"/items/{item_hex}/trust")
+        chain_page = world.client.get(f"/verify/{item_hex}")
+    finally:
+        world.gateway.index_reader = reader
+    assert _without(served, _NOW_FIELDS) == _without(chain_served, _NOW_FIELDS)
+    computed = re.compile(r"Verdict computed .*? from chain", re.S)  # the page's clock line
+    assert computed.sub("", page.text) == computed.sub("", chain_page.text)
+
+
 def test_an_index_that_cannot_catch_up_is_not_read(world: World) -> None:
     # Last in the module: the indexer is stopped and its store closed, so every catch-up fails
     # and the index stays behind the chain. Reads must see the new write anyway.
@@ -158,3 +200,5 @@ def test_an_index_that_cannot_catch_up_is_not_read(world: World) -> None:
     assert _get(world, f"/items/{hex32(item)}/history") == _chain_history(gateway, item)
     lookup = _get(world, "/items/lookup", brand="Maison Test", serial="IDX-PLAIN")
     assert lookup == body
+    trust = _get(world, f"/items/{hex32(item)}/trust")
+    assert trust["owners"][-1] == world.accounts.owner.address
