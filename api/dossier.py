@@ -11,6 +11,7 @@ index when the caller passes one that is caught up (``index``).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from ledger.trust import TrustReport, build_trust_report, registrant_events
 from ledger.types import Hash32, Item, ItemId
 
 __all__ = ["ItemDossier", "evidence_bundle", "load_dossier", "trust_report"]
+
+log = logging.getLogger(__name__)
 
 _ZERO_ADDRESS = "0x" + "00" * 20
 _METADATA_KINDS = frozenset({"registered", "metadata_updated"})
@@ -74,9 +77,13 @@ def _markets(reader: ProvenanceClient) -> set[str]:
 
 
 def _indexed(index: IndexReader, reader: ProvenanceClient, item_id: ItemId) -> _Indexed | None:
-    with index.snapshot():  # the item and its history as of one indexer commit
-        state = index.item_state(item_id, nonce_of=reader.item_nonce)
-        history = index.item_history(item_id)
+    try:
+        with index.snapshot():  # the item and its history as of one indexer commit
+            state = index.item_state(item_id, nonce_of=reader.item_nonce)
+            history = index.item_history(item_id)
+    except Exception as exc:  # the index is a cache: any failure means "read the chain"
+        log.warning("event index read failed, reading the chain: %s", exc)
+        return None
     if state is None or history is None:
         return None
     return state[0], history

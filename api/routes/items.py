@@ -3,7 +3,9 @@ the chain's ownership and vetting rules apply to the caller and nobody else."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -57,6 +59,7 @@ from ledger.errors import ConfigurationError
 from ledger.evidence import bundle_json
 from ledger.hashing import item_id as label_item_id
 from ledger.history import HistoryEvent
+from ledger.index_store import IndexReader
 from ledger.ownership import require_owner
 from ledger.types import (
     ConditionGrade,
@@ -71,6 +74,8 @@ from ledger.types import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/items", tags=["items"], route_class=GuardedRoute)
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 ItemIdPath = Annotated[ItemIdStr, Path(description="The item id (0x-hex, 32 bytes).")]
 _WRITE_ERRORS = {**errors(401, 403, 404, 409, 502), **ACCEPTED}
@@ -86,11 +91,25 @@ def _action(item_id: str, tx: TxResult) -> ItemActionView:
     )
 
 
-def _read_item(gateway: Gateway, item_id: ItemId) -> ItemView:
-    """The item from the event index when it is caught up (`Gateway.fresh_index`), else from the
-    chain; an item the index lacks is asked of the chain too, so a 404 is always the chain's."""
+def _from_index(gateway: Gateway, read: Callable[[IndexReader], _T]) -> _T | None:
+    """``read`` of the event index if it is caught up (`Gateway.fresh_index`), else None; None
+    too if the read fails (say, mid-rebuild), for the caller to read the chain instead."""
     index = gateway.fresh_index()
-    state = None if index is None else index.item_state(item_id, nonce_of=gateway.reader.item_nonce)
+    if index is None:
+        return None
+    try:
+        return read(index)
+    except Exception as exc:  # the index is a cache: any failure means "read the chain"
+        log.warning("event index read failed, reading the chain: %s", exc)
+        return None
+
+
+def _read_item(gateway: Gateway, item_id: ItemId) -> ItemView:
+    """The item from the event index when it is caught up, else from the chain; an item the
+    index lacks is asked of the chain too, so a 404 is always the chain's."""
+    state = _from_index(
+        gateway, lambda index: index.item_state(item_id, nonce_of=gateway.reader.item_nonce)
+    )
     if state is not None:
         return item_view(*state)
     reader = gateway.reader
@@ -101,8 +120,7 @@ def _read_item(gateway: Gateway, item_id: ItemId) -> ItemView:
 def read_history(gateway: Gateway, item_id: ItemId) -> list[HistoryEvent]:
     """The item's history (`ProvenanceClient.history`), from the event index when it is caught
     up, else from the chain; `ItemNotRegistered` (404) for an item the chain does not know."""
-    index = gateway.fresh_index()
-    events = None if index is None else index.item_history(item_id)
+    events = _from_index(gateway, lambda index: index.item_history(item_id))
     if events is not None:
         return events
     reader = gateway.reader

@@ -12,8 +12,10 @@ with library clients of the dev accounts, so the gateway sends nothing on their 
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from api.state import Gateway
 from api.views import event_view, hex32, item_view
 from ledger.client import ProvenanceClient
 from ledger.hashing import item_id as label_item_id
+from ledger.index_store import IndexReader
 from ledger.types import ItemId
 from tests.api.conftest import assert_error
 from tests.conftest import DevAccounts
@@ -136,6 +139,32 @@ def test_without_an_index_the_chain_answers_the_same(
         unknown = hex32(label_item_id(brand="Maison Test", serial="IDX-NEVER"))
         assert_error(world.client.get(f"/items/{unknown}"), 404, "item_not_registered")
     finally:
+        world.gateway.index_reader = reader
+
+
+def test_an_index_that_fails_mid_read_is_not_read(
+    world: World,
+    expected: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+    tmp_path: Path,
+) -> None:
+    # An index file that claims to be caught up but has no tables to read (as mid-rebuild).
+    broken = tmp_path / "broken.db"
+    conn = sqlite3.connect(broken)
+    conn.execute("CREATE TABLE checkpoint (id INTEGER, block_number INTEGER, block_hash TEXT)")
+    conn.execute("INSERT INTO checkpoint VALUES (1, ?, ?)", (2**40, "0x" + "00" * 32))
+    conn.commit()
+    conn.close()
+    reader, world.gateway.index_reader = world.gateway.index_reader, IndexReader(broken)
+    try:
+        assert world.gateway.fresh_index() is world.gateway.index_reader
+        item_hex = hex32(world.items["held"])
+        assert _get(world, f"/items/{item_hex}") == expected["held"][0]
+        assert _get(world, f"/items/{item_hex}/history") == expected["held"][1]
+        assert _get(world, f"/items/{item_hex}/trust")["item_id"] == item_hex
+        assert world.client.get(f"/verify/{item_hex}").status_code == 200
+    finally:
+        assert world.gateway.index_reader is not None
+        world.gateway.index_reader.close()
         world.gateway.index_reader = reader
 
 
