@@ -10,6 +10,9 @@ Prints one JSON object. Two parts:
   ``history`` (JSON rows), and ``item_state`` / ``item_history`` (the `ledger.types` objects
   that ``GET /items/{id}`` and ``GET /items/{id}/history`` serve).
   Targets: catch-up >= 10,000 events/s, history p99 <= 10 ms, peak RSS <= 300 MB.
+* **api** (unless ``--no-api``): ``GET /items/{id}`` and ``/items/{id}/history`` through the
+  gateway on the embedded chain, served from the index (each request catching it up first) and
+  from the chain (index switched off).
 * **node** (unless ``--no-anvil``): a real anvil holding ``--anvil-items`` batch-registered items
   and ``--anvil-transfers`` sales; the same history read done the direct way
   (`ledger.history.item_history`: three ``eth_getLogs`` filters plus block fetches), and the same
@@ -395,6 +398,63 @@ def bench_node(*, items: int, transfers: int, reads: int, workdir: Path) -> dict
     }
 
 
+def bench_api(*, items: int, reads: int, workdir: Path) -> dict[str, Any]:
+    """``GET /items/{id}`` and ``GET /items/{id}/history`` through the gateway on the embedded
+    chain (eth-tester), served from the index and, with the index switched off, from the chain.
+    Each index-served request includes its catch-up poll (the freshness check)."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings
+    from ledger.chain import dev_accounts
+    from ledger.client import ProvenanceClient
+    from ledger.types import ConditionGrade, Role, ServiceKind, Verdict
+
+    settings = Settings(chain="embedded", data_dir=workdir / "gateway", keystore_work_factor=2**10)
+    with TestClient(create_app(settings)) as http:
+        gateway = http.app.state.gateway  # type: ignore[attr-defined]
+        w3, deployment = gateway.connection.w3, gateway.deployment
+        admin, merchant, lab, holder = dev_accounts(w3)[:4]
+        platform = ProvenanceClient(w3=w3, deployment=deployment, account=admin)
+        platform.vet(account=merchant.address, roles=Role.MERCHANT, credentials={"m": 1}, name="M")
+        platform.vet(account=lab.address, roles=Role.AUTHENTICATOR, credentials={"a": 1}, name="A")
+        seller = ProvenanceClient(w3=w3, deployment=deployment, account=merchant)
+        inspector = ProvenanceClient(w3=w3, deployment=deployment, account=lab)
+        ids = []
+        for n in range(items):
+            item = seller.register(brand="Bench", serial=f"API-{n}", metadata={"n": n}).item_id
+            inspector.authenticate(
+                item_id=item,
+                verdict=Verdict.AUTHENTIC,
+                grade=ConditionGrade.GOOD,
+                evidence={"n": n},
+            )
+            seller.record_service(item_id=item, kind=ServiceKind.REPAIR, evidence={"n": n})
+            seller.transfer(item_id=item, to=holder.address, sale_ref={"n": n})
+            ids.append("0x" + bytes(item).hex())
+        rng = random.Random(4)
+        sample = [rng.choice(ids) for _ in range(reads)]
+
+        def get(path: str) -> None:
+            response = http.get(path)
+            assert response.status_code == 200, response.text
+
+        results: dict[str, Any] = {"items": items, "blocks": int(w3.eth.block_number)}
+        for source in ("index", "chain"):
+            index_reader = gateway.index_reader
+            if source == "chain":
+                gateway.index_reader = None
+            try:
+                get(f"/items/{sample[0]}/history")  # warm up
+                results[f"item_via_{source}"] = _latencies(lambda i: get(f"/items/{i}"), sample)
+                results[f"history_via_{source}"] = _latencies(
+                    lambda i: get(f"/items/{i}/history"), sample
+                )
+            finally:
+                gateway.index_reader = index_reader
+    return results
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
         workdir = Path(tmp)
@@ -409,9 +469,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 workdir=workdir,
             )
         )
+        api = (
+            None
+            if args.no_api
+            else bench_api(items=args.api_items, reads=args.api_reads, workdir=workdir)
+        )
     report = {
         "synthetic_index": index,
         "node_comparison": node,
+        "api_on_eth_tester": api,
         "targets": TARGETS,
         "meets_targets": {
             "events_per_second": index["catch_up"]["events_per_second"]
@@ -439,6 +505,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--anvil-items", type=int, default=5_000)
     parser.add_argument("--anvil-transfers", type=int, default=1_000)
     parser.add_argument("--anvil-reads", type=int, default=200)
+    parser.add_argument("--no-api", action="store_true", help="skip the gateway comparison")
+    parser.add_argument("--api-items", type=int, default=20)
+    parser.add_argument("--api-reads", type=int, default=40)
     args = parser.parse_args(argv)
     if args.items < 1 or args.events < 2 * args.items:
         parser.error("--events must be at least twice --items (each registration is 2 events)")
