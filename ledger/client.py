@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from enum import IntEnum
+from typing import Any, TypeVar, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -73,7 +74,10 @@ __all__ = [
     "evidence_hash",
     "parse_address",
     "parse_item_id",
+    "parse_member",
 ]
+
+E = TypeVar("E", bound=IntEnum)
 
 ARE_REGISTERED_CHUNK = 500
 """Ids per ``areRegistered`` eth_call: well inside node calldata and gas limits for a view."""
@@ -220,13 +224,24 @@ def _uri(value: object, *, field: str = "metadata_uri") -> str:
     return value
 
 
-def _enum(enum: type[Any], value: object, *, field: str) -> int:
+def parse_member(enum: type[E], value: object, *, field: str) -> E:
+    """An enum member from a member, its ordinal or its name (any case, ``-`` or space for
+    ``_``), as callers and JSON bodies spell it; `InputError` naming ``field`` otherwise."""
+    if isinstance(value, enum):
+        return value
     try:
-        return int(enum(value))
-    except (ValueError, TypeError):
-        raise InputError(
-            f"{field} must be one of {[m.name.lower() for m in enum]}, got {value!r}", field=field
-        ) from None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return enum(value)
+        if isinstance(value, str):
+            return enum[value.strip().upper().replace("-", "_").replace(" ", "_")]
+    except (KeyError, ValueError):
+        pass
+    names = ", ".join(m.name.lower() for m in enum)
+    raise InputError(f"{field} must be one of {names}, got {value!r}", field=field)
+
+
+def _enum(enum: type[IntEnum], value: object, *, field: str) -> int:
+    return int(parse_member(enum, value, field=field))
 
 
 # ---------------------------------------------------------------------- the clients

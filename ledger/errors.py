@@ -46,6 +46,7 @@ The four middle classes are what the gateway maps to HTTP status codes.
         │   ├── DeadlineNotReached
         │   ├── DeadlinePassed
         │   ├── ERC721IncorrectOwner
+        │   ├── InsufficientFunds     the node's refusal: the sender cannot pay gas and value
         │   ├── InvalidAccountNonce
         │   ├── InvalidStatusTransition
         │   ├── ItemAlreadyRegistered
@@ -150,6 +151,7 @@ __all__ = [
     "FeeTooHigh",
     "FlagHeldByAdmin",
     "InputError",
+    "InsufficientFunds",
     "InvalidAccount",
     "InvalidAccountNonce",
     "InvalidArgument",
@@ -662,6 +664,31 @@ class ListingNotOpen(Conflict):
 @_register
 class ListingVoid(Conflict):
     template = "listing {listingId} cannot be bought (reason {reason})"
+
+
+class InsufficientFunds(Conflict):
+    """The sending account cannot pay for the transaction (gas, plus any value): the node refuses
+    it before it runs. Not a contract error, but a state conflict like one: fund the account and
+    retry. ``sender``, ``balance`` and ``cost`` are None when the node's answer did not say."""
+
+    code = "insufficient_funds"
+
+    def __init__(
+        self,
+        *,
+        sender: str | None = None,
+        balance: int | None = None,
+        cost: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__("InsufficientFunds", {"sender": sender, "balance": balance, "cost": cost})
+        if sender is not None and balance is not None and cost is not None:
+            message = f"{sender} holds {balance} wei but the transaction may cost {cost} wei"
+        else:
+            message = "the sending account cannot pay for this transaction's gas and value"
+            if detail:
+                message = f"{message} ({detail})"
+        self.args = (message,)
 
 
 @_register

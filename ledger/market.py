@@ -28,8 +28,7 @@ JSON document, bytes or text, hashed the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -45,6 +44,7 @@ from ledger.client import (
     evidence_hash,
     parse_address,
     parse_item_id,
+    parse_member,
 )
 from ledger.deploy import MAX_FEE_BPS, Deployment, market_abi, passport_abi
 from ledger.errors import ConfigurationError, InputError, ListingNotFound, TransactionError
@@ -82,8 +82,6 @@ MAX_PRICE = 2**96 - 1
 """Prices are stored as uint96 (about 79 billion ETH)."""
 _MAX_EXPIRY = 2**40 - 1
 _UINT256_MAX = 2**256 - 1
-
-E = TypeVar("E", bound=IntEnum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,21 +148,6 @@ def _bps(value: object, *, field: str, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
         raise InputError(f"{field} must be 0..{maximum} basis points, got {value!r}", field=field)
     return value
-
-
-def _member(enum: type[E], value: object, *, field: str) -> E:
-    """An enum member from a member, its ordinal or its name (any case, ``-`` for ``_``)."""
-    if isinstance(value, enum):
-        return value
-    try:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return enum(value)
-        if isinstance(value, str):
-            return enum[value.strip().upper().replace("-", "_").replace(" ", "_")]
-    except (KeyError, ValueError):
-        pass
-    names = ", ".join(m.name.lower() for m in enum)
-    raise InputError(f"{field} must be one of {names}, got {value!r}", field=field)
 
 
 def _uri(value: object, *, field: str = "uri") -> str:
@@ -472,7 +455,7 @@ class MarketClient(ContractClient):
         return self._send(
             self.market.functions.openDispute(
                 _positive_id(sale_id, field="sale_id"),
-                int(_member(DisputeReason, reason, field="reason")),
+                int(parse_member(DisputeReason, reason, field="reason")),
                 evidence_hash(evidence, field="evidence"),
                 _uri(uri),
             )
@@ -511,7 +494,7 @@ class MarketClient(ContractClient):
         return self._send(
             self.market.functions.rule(
                 _positive_id(sale_id, field="sale_id"),
-                int(_member(Ruling, ruling, field="ruling")),
+                int(parse_member(Ruling, ruling, field="ruling")),
                 _bps(buyer_share_bps, field="buyer_share_bps", maximum=2**16 - 1),
                 counterfeit,
                 evidence_hash(ruling_evidence, field="ruling_evidence"),

@@ -40,6 +40,7 @@ from ledger.errors import (
     Conflict,
     ErrorDecoder,
     InputError,
+    InsufficientFunds,
     LedgerError,
     TransactionError,
 )
@@ -138,14 +139,6 @@ class NonceTooHigh(Conflict):
 
     def __init__(self, *, sender: str, nonce: int, expected: int) -> None:
         super().__init__("NonceTooHigh", {"sender": sender, "nonce": nonce, "expected": expected})
-
-
-class InsufficientFunds(Conflict):
-    code = "insufficient_funds"
-    template = "{sender} holds {balance} wei but the transaction may cost {cost} wei"
-
-    def __init__(self, *, sender: str, balance: int, cost: int) -> None:
-        super().__init__("InsufficientFunds", {"sender": sender, "balance": balance, "cost": cost})
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import logging
 import math
+import re
 import threading
 import time
 import weakref
@@ -49,6 +50,7 @@ from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
 from ledger.errors import (
     ChainUnavailableError,
     ErrorDecoder,
+    InsufficientFunds,
     LedgerError,
     TransactionError,
 )
@@ -65,6 +67,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# How nodes say the sender cannot pay: geth and anvil ("insufficient funds for gas * price +
+# value", "Insufficient funds for transfer"), eth-tester ("cannot afford txn gas", "does not have
+# enough balance").
+_INSUFFICIENT_FUNDS = re.compile(
+    r"insufficient funds|cannot afford txn|not have enough balance", re.IGNORECASE
+)
 _ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string), from require(cond, "reason")
 # Node messages meaning "that nonce is taken or wrong" (geth/anvil/reth, and eth-tester's
 # "Invalid transaction nonce"); "underpriced" is a replacement of someone else's pending tx.
@@ -141,8 +149,13 @@ def translate_error(exc: BaseException, decoder: ErrorDecoder) -> LedgerError | 
     if _is_connection_error(exc):
         return ChainUnavailableError(f"the chain node does not answer: {exc}")
     if isinstance(exc, Web3RPCError):
+        if _INSUFFICIENT_FUNDS.search(exc.message):
+            return InsufficientFunds(detail=exc.message)
         return TransactionError(f"the node rejected the request: {exc.message}")
     if _is_tester_rejection(exc):
+        if _INSUFFICIENT_FUNDS.search(str(exc)):
+            # Some of eth-tester's messages print the sender as raw bytes: not worth showing.
+            return InsufficientFunds(detail=None if "b'" in str(exc) else str(exc).strip())
         return TransactionError(f"the node rejected the request: {exc}")
     return None
 

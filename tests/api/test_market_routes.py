@@ -223,6 +223,14 @@ def test_idempotency_key_on_purchase_does_not_buy_twice(market: Market) -> None:
     assert market.client.get("/market").json()["sale_count"] == count + 1
 
 
+def test_a_buyer_who_cannot_pay_the_price_gets_409_insufficient_funds(market: Market) -> None:
+    _, listing_id = market.listed(price=10**27)  # a billion ether: more than any test account
+    count = market.client.get("/market").json()["sale_count"]
+    response = market.client.post(f"/listings/{listing_id}/purchase", headers=market.buyer.headers)
+    assert_error(response, 409, "insufficient_funds")
+    assert market.client.get("/market").json()["sale_count"] == count
+
+
 # ---------------------------------------------------------------------- signed orders
 
 

@@ -320,6 +320,13 @@ def test_cleared_flag_lets_the_item_move_again(
     assert owner_client.item(registered.item_id).owner == accounts.stranger.address
 
 
+def test_enum_arguments_may_be_given_by_name(
+    registered: Registration, owner_client: ProvenanceClient
+) -> None:
+    owner_client.flag(item_id=registered.item_id, status="stolen", report=EVIDENCE)
+    assert owner_client.item(registered.item_id).status is ItemStatus.STOLEN
+
+
 def test_flag_raised_by_admin_cannot_be_cleared_by_the_owner(
     registered: Registration, admin_client: ProvenanceClient, owner_client: ProvenanceClient
 ) -> None:
@@ -747,7 +754,7 @@ def test_deploy_stays_callable_from_the_package_after_its_module_is_imported(
     assert isinstance(deployment, Deployment)
 
 
-def test_an_account_without_gas_money_gets_a_ledger_error_not_a_node_exception(
+def test_an_account_without_gas_money_gets_insufficient_funds_not_a_node_exception(
     w3: Web3, deployment: Deployment, admin_client: ProvenanceClient
 ) -> None:
     from eth_account import Account as EthAccount
@@ -755,6 +762,9 @@ def test_an_account_without_gas_money_gets_a_ledger_error_not_a_node_exception(
     broke = EthAccount.create()
     admin_client.vet(account=broke.address, roles=Role.MERCHANT, credentials={"x": 1}, name="Broke")
     client = ProvenanceClient(w3=w3, deployment=deployment, account=broke)
-    # eth-tester refuses with eth_utils' ValidationError where a node answers a JSON-RPC error.
-    with pytest.raises(errors.TransactionError, match="cannot afford"):
+    # eth-tester refuses with eth_utils' ValidationError where a node answers a JSON-RPC error;
+    # either way it is a conflict the caller fixes by funding the account, not a failure.
+    with pytest.raises(errors.InsufficientFunds) as caught:
         client.register(brand="Maison Test", serial="BROKE-1", metadata={})
+    assert caught.value.code == "insufficient_funds"
+    assert isinstance(caught.value, errors.Conflict)

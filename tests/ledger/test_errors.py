@@ -8,7 +8,7 @@ import pytest
 import requests
 from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 
 from ledger import errors
 from ledger.artifacts import available_artifacts, load_artifact
@@ -130,6 +130,24 @@ def test_translate_maps_reverts_connections_and_leaves_the_rest(decoder: ErrorDe
     down = translate_error(requests.ConnectionError("refused"), decoder)
     assert isinstance(down, errors.ChainUnavailableError)
     assert translate_error(KeyError("bug"), decoder) is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "insufficient funds for gas * price + value: have 0 want 210000",  # geth, anvil
+        "Insufficient funds for transfer",
+    ],
+)
+def test_node_refusing_a_penniless_sender_is_insufficient_funds(
+    message: str, decoder: ErrorDecoder
+) -> None:
+    error = translate_error(Web3RPCError(message, rpc_response={"error": {}}), decoder)
+    assert isinstance(error, errors.InsufficientFunds)
+    assert error.code == "insufficient_funds"
+    assert message in str(error)
+    other = translate_error(Web3RPCError("nonce too low", rpc_response={"error": {}}), decoder)
+    assert type(other) is errors.TransactionError
 
 
 def test_error_tree_groups_map_to_stable_codes() -> None:
