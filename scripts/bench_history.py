@@ -507,7 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--anvil-reads", type=int, default=200)
     parser.add_argument("--no-api", action="store_true", help="skip the gateway comparison")
     parser.add_argument("--api-items", type=int, default=20)
-    parser.add_argument("--api-reads", type=int, default=40)
+    parser.add_argument("--api-reads", type=int, default=20)
     args = parser.parse_args(argv)
     if args.items < 1 or args.events < 2 * args.items:
         parser.error("--events must be at least twice --items (each registration is 2 events)")

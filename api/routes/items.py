@@ -117,7 +117,7 @@ def _read_item(gateway: Gateway, item_id: ItemId) -> ItemView:
     return item_view(item, reader.current_metadata_hash(item.item_id))
 
 
-def read_history(gateway: Gateway, item_id: ItemId) -> list[HistoryEvent]:
+def _read_history(gateway: Gateway, item_id: ItemId) -> list[HistoryEvent]:
     """The item's history (`ProvenanceClient.history`), from the event index when it is caught
     up, else from the chain; `ItemNotRegistered` (404) for an item the chain does not know."""
     events = _from_index(gateway, lambda index: index.item_history(item_id))
@@ -282,7 +282,7 @@ def get_item(item_id: ItemIdPath, gateway: GatewayDep) -> ItemView:
 def get_history(item_id: ItemIdPath, gateway: GatewayDep) -> HistoryView:
     """Every event about the item, oldest first. Served from the event index (caught up
     first), or the chain if the index lags."""
-    events = read_history(gateway, _id(item_id))
+    events = _read_history(gateway, _id(item_id))
     return HistoryView(item_id=item_id, events=[event_view(e) for e in events])
 
 
