@@ -39,6 +39,12 @@ transaction as the events and the checkpoint, so a reader never sees one without
 crash at any point (even ``kill -9``) leaves either the whole chunk or none of it. A chunk is only
 committed on top of the checkpoint it was fetched from (checked inside the write transaction), so
 two indexers on one file, or a restart, can neither skip nor repeat a block.
+
+`IndexReader.item_state` and `IndexReader.item_history` read an item and its history as the same
+`ledger.types.Item` and `ledger.history.HistoryEvent` objects the chain client returns, so the
+gateway serves either source through the same views. They need no extra columns: the registrant's
+registry id is its `accounts` row, and ``transfer_nonce`` counts the item's non-mint transfers
+(see `item_state` for permits).
 """
 
 from __future__ import annotations
