@@ -49,6 +49,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 from web3 import Web3
 
+from ledger import jsonsafe
 from ledger.chain import Connection, connect
 from ledger.client import ProvenanceClient, Verification
 from ledger.config import (
@@ -370,7 +371,7 @@ def _read_json_file(path: Path, *, field: str) -> Any:
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}", field=field) from None
     try:
-        return json.loads(text)
+        return jsonsafe.loads(text)
     except ValueError as exc:
         raise InputError(f"{path} is not valid JSON: {exc}", field=field) from None
 

@@ -57,6 +57,7 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import FilterParams
 
+from ledger import jsonsafe
 from ledger.artifacts import ArtifactNotFoundError, load_artifact
 from ledger.client import parse_item_id
 from ledger.deploy import Deployment
@@ -652,7 +653,7 @@ def load_bundle(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc}", field="path") from exc
     try:
-        data = json.loads(text)
+        data = jsonsafe.loads(text)
     except ValueError as exc:
         raise InputError(f"{path} is not JSON: {exc}", field="path") from exc
     if not isinstance(data, dict):
