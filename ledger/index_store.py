@@ -753,8 +753,39 @@ class IndexStore:
             )
         derived.flush()
 
+    def replace_with(self, source: Path) -> None:
+        """Make this index an exact copy of the finished index file ``source``, atomically.
+
+        Every page of ``source`` is copied into this file in one write transaction (SQLite's
+        online backup, all pages in one step), under this store's lock: a reader keeps the
+        snapshot it has and its next transaction sees the whole new index, never an empty or
+        half-copied one. Same file, same inode, still WAL, so open `IndexReader`s need no reopen.
+        Why not build aside and ``os.replace`` the file: SQLite finds the ``-wal``/``-shm``
+        files by path, so a connection opened after the swap can read the old index's WAL
+        over the new file (see docs/DESIGN-NOTES.md).
+        """
+        src = sqlite3.connect(Path(source), timeout=_BUSY_TIMEOUT_MS / 1000)
+        try:
+            with self._lock:
+                src.backup(self._conn)  # pages=-1: all pages, one transaction on this file
+                # The copy went through this file's WAL (as big as the index): fold it back now
+                # rather than at some later checkpoint. A reader still on the old snapshot
+                # blocks the truncation; waiting is pointless then, so wait briefly and let
+                # SQLite checkpoint what it can (TRUNCATE degrades to PASSIVE when busy); the
+                # WAL is reset by a later checkpoint.
+                self._conn.execute("PRAGMA busy_timeout=1000")
+                try:
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                finally:
+                    self._conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        finally:
+            src.close()
+
     def clear(self) -> None:
-        """Drop every table and create them empty (the first step of a rebuild)."""
+        """Drop every table and create them empty.
+
+        Readers see the empty index until the next commit; `Indexer.rebuild` builds aside and
+        uses `replace_with` instead."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:

@@ -89,6 +89,7 @@ __all__ = [
     "DEFAULT_CHUNK_BLOCKS",
     "DEFAULT_REMOTE_CONFIRMATIONS",
     "INDEX_FILE",
+    "REBUILD_SUFFIX",
     "SCHEMA_VERSION",
     "SOLIDITY_ENUMS",
     "BlockRef",
@@ -112,6 +113,8 @@ CONTRACT_ARTIFACTS: Mapping[str, str] = {"passport": PASSPORT_ARTIFACT, "market"
 DEFAULT_CHUNK_BLOCKS = 2_000
 DEFAULT_REMOTE_CONFIRMATIONS = 12
 """Blocks the CLI stays behind the head on chains other than local dev chains."""
+REBUILD_SUFFIX = ".rebuild"
+"""`Indexer.rebuild` builds ``index.db`` anew in ``index.db.rebuild`` before swapping it in."""
 
 _LOCAL_CHAIN_IDS = frozenset({31337, 1337})
 _MAX_CHUNK_BLOCKS = 10_000
@@ -725,14 +728,61 @@ class Indexer:
         checkpoint = self._checkpoint
         return max(self.start_block, checkpoint.number + 1) if checkpoint else self.start_block
 
-    def rebuild(self) -> int:
-        """Drop the index and reproduce it from the chain alone; returns the events indexed."""
+    @property
+    def rebuild_path(self) -> Path:
+        """Where `rebuild` builds the new index before swapping it in (``index.db.rebuild``)."""
+        return self.db_path.with_name(self.db_path.name + REBUILD_SUFFIX)
+
+    def rebuild(self, *, max_rounds: int = 10) -> int:
+        """Reproduce the index from the chain alone; returns the events the new index holds.
+
+        The new index is built aside (`rebuild_path`, by an `Indexer` with the same settings)
+        while the old one keeps serving, then copied over it in one transaction
+        (`IndexStore.replace_with`): readers see the complete old index, then the complete new
+        one, never an empty or partial one. Needs disk for a second copy of the index. A
+        failure before the swap leaves the live index untouched; the side file is removed
+        (and any left by a killed rebuild is removed first). An `Indexer` of another process
+        on the same file whose chunk was fetched before the swap gets `StaleCheckpointError`
+        at commit and carries on from the new checkpoint (`poll_once`).
+        """
         with self._lock:
-            self.store.clear()
+            side = self.rebuild_path
+            _remove_index_files(side)
+            try:
+                with self._side_indexer(side) as fresh:
+                    indexed = fresh.poll_once()
+                    # Catch up as far as the chain is now, so the swap does not move readers
+                    # back from where the old index was; the poll below takes what is left.
+                    for _ in range(max_rounds):
+                        floor = self.start_block - 1
+                        position = fresh.indexed_block
+                        safe = int(self.w3.eth.block_number) - self.confirmations
+                        if (position if position is not None else floor) >= safe:
+                            break
+                        indexed += fresh.poll_once()
+                    self._batch_ok = fresh._batch_ok
+                self.store.replace_with(side)
+            finally:
+                _remove_index_files(side)
             self._checkpoint = None
             self._prepared = False
             self._chunk = self.max_chunk
-            return self.poll_once()
+            return indexed + self.poll_once()
+
+    def _side_indexer(self, path: Path) -> Indexer:
+        side = Indexer(
+            w3=self.w3,
+            contracts=self.contracts,
+            db_path=path,
+            start_block=self.start_block,
+            confirmations=self.confirmations,
+            reorg_limit=self.reorg_limit,
+            chunk_blocks=self.max_chunk,
+            chain_id=self._chain_id,
+            on_chunk=self._on_chunk,
+        )
+        side._batch_ok = self._batch_ok
+        return side
 
     def run(self, stop_event: threading.Event, interval: float = 1.0) -> None:
         """Poll every ``interval`` seconds until ``stop_event`` is set (a gateway thread's body).
@@ -858,6 +908,11 @@ class Indexer:
         self._checkpoint = ancestor
 
 
+def _remove_index_files(path: Path) -> None:
+    for name in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + name).unlink(missing_ok=True)
+
+
 def _block_ref(block: Mapping[str, Any]) -> BlockRef:
     return BlockRef(
         number=int(block["number"]),
@@ -952,7 +1007,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--confirmations", type=int, default=0)
     parser.add_argument("--reorg-limit", type=int, default=64)
     parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK_BLOCKS, help="blocks per chunk")
-    parser.add_argument("--rebuild", action="store_true", help="drop the index first")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild aside, then swap in")
     parser.add_argument("--follow", action="store_true", help="keep polling until signalled")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     return parser.parse_args(argv)
