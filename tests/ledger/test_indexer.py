@@ -700,7 +700,7 @@ def test_the_history_benchmark_reports_every_figure(tmp_path: Path) -> None:
     script = REPO_ROOT / "scripts" / "bench_history.py"
     result = subprocess.run(
         [sys.executable, str(script), "--events", "3000", "--items", "300", "--reads", "50",
-         "--no-anvil"],
+         "--no-anvil", "--api-items", "3", "--api-reads", "3"],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -711,6 +711,9 @@ def test_the_history_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert {"p50_ms", "p99_ms", "cpu_p99_ms"} <= set(index["history_read"])
     assert index["max_rss_mb"] > 0
     assert report["node_comparison"] is None
+    api = report["api_on_eth_tester"]
+    for read in ("item_via_index", "history_via_index", "item_via_chain", "history_via_chain"):
+        assert api[read]["reads"] == 3 and api[read]["p99_ms"] > 0
     assert set(report["meets_targets"]) == set(report["targets"])
 
 
