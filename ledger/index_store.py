@@ -91,6 +91,7 @@ MARKET_ARTIFACT = "ResaleMarket"
 """Events of contracts built from this artifact join item histories as market kinds."""
 
 _BUSY_TIMEOUT_MS = 10_000
+_WAL_LIMIT_BYTES = 64 * 1024 * 1024
 _ZERO_ADDRESS = "0x" + "00" * 20
 _ACCOUNT_EVENTS = ("AccountVetted", "AccountStatusChanged")
 # History leaves out fields that are the item itself (as `ledger.history` does).
@@ -507,6 +508,9 @@ class IndexStore:
         )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        # `replace_with` sends a whole index through the WAL; if a reader kept it from being
+        # truncated then, this shrinks it the next time SQLite starts the WAL over.
+        self._conn.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT_BYTES}")
         self._conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         # Index pages of random keys (hashes) are hot during catch-up; a bigger cache saves I/O.
         self._conn.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
