@@ -739,11 +739,12 @@ class Indexer:
         The new index is built aside (`rebuild_path`, by an `Indexer` with the same settings)
         while the old one keeps serving, then copied over it in one transaction
         (`IndexStore.replace_with`): readers see the complete old index, then the complete new
-        one, never an empty or partial one. Needs disk for a second copy of the index. A
+        one, never an empty or partial one. Needs free disk of about twice the index's size. A
         failure before the swap leaves the live index untouched; the side file is removed
         (and any left by a killed rebuild is removed first). An `Indexer` of another process
         on the same file whose chunk was fetched before the swap gets `StaleCheckpointError`
-        at commit and carries on from the new checkpoint (`poll_once`).
+        at commit and carries on from the new checkpoint (`poll_once`). ``max_rounds`` bounds
+        the extra polls that bring the side index up to a moving head before the swap.
         """
         with self._lock:
             side = self.rebuild_path

@@ -104,11 +104,16 @@ def test_readers_see_the_old_index_until_the_swap_then_the_new_one(
         monkeypatch.setattr(IndexStore, "replace_with", swap)
 
         polled_states: set[State] = set()
+        polled_last: list[State] = []
         stop = threading.Event()
 
-        def poll() -> None:
-            while not stop.is_set():
+        def poll() -> None:  # reads on one connection, opened before the rebuild, until after it
+            while True:
+                stopping = stop.is_set()
                 polled_states.add(state(polled, item))
+                if stopping:
+                    polled_last.append(state(polled, item))
+                    return
 
         poller = threading.Thread(target=poll)
         poller.start()
@@ -130,7 +135,7 @@ def test_readers_see_the_old_index_until_the_swap_then_the_new_one(
         assert seen_before_swap == [old]
         assert polled_states <= {old, new} and old in polled_states
         # Readers opened before the rebuild see the new index without reopening.
-        assert state(held, item) == new and state(polled, item) == new
+        assert state(held, item) == new and polled_last == [new]
         assert indexer.fingerprint() == reader.fingerprint() == rebuilt_fingerprint()
         assert os.stat(index_path).st_ino == inode
         assert side_files(index_path) == []
