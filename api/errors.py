@@ -1,11 +1,12 @@
 """Every failure as one JSON shape: ``{"error": {"code": ..., "message": ..., "field": ...}}``.
 
-`LedgerError`s map to HTTP by class (one handler): bad input 422, access denied 403, not found
-404, conflict 409, chain unavailable 503, a transaction that failed on chain 502. Their ``code``
-is the library's (``item_already_registered``, ``not_owner_nor_admin``...), which is derived from
-the contract error's name and therefore stable. Request validation errors use the same shape,
-with codes such as ``missing_field``, ``invalid_type``, ``invalid_address``, ``batch_too_large``;
-malformed path parameters (ids, addresses, hashes) and unparseable JSON are 400, the rest 422.
+`LedgerError`s map to HTTP by class (one handler): bad input 422, access denied 403, not found 404,
+conflict 409, a limit used up 429 (with ``Retry-After``), chain unavailable 503, a transaction that
+failed on chain 502. Their ``code`` is the library's (``item_already_registered``,
+``not_owner_nor_admin``...), which is derived from the contract error's name and therefore stable.
+Request validation errors use the same shape, with codes such as ``missing_field``,
+``invalid_type``, ``invalid_address``, ``batch_too_large``; malformed path parameters (ids,
+addresses, hashes) and unparseable JSON are 400, the rest 422.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from ledger.errors import (
     InvalidArgument,
     LedgerError,
     NotFound,
+    RateLimited,
     TransactionError,
 )
 
 __all__ = [
     "ApiError",
     "error_content",
+    "error_headers",
     "install_error_handlers",
     "ledger_error_response",
     "ledger_error_status",
@@ -51,6 +54,7 @@ _STATUS_BY_CLASS: tuple[tuple[type[LedgerError], int], ...] = (
     (Conflict, 409),
     (InvalidArgument, 422),
     (ContractError, 409),  # a custom error this library does not know: the contract refused
+    (RateLimited, 429),
     (ChainUnavailableError, 503),
     (ConfigurationError, 503),
     (TransactionError, 502),
@@ -106,6 +110,13 @@ def ledger_error_status(exc: LedgerError) -> int:
     return 502
 
 
+def error_headers(exc: LedgerError) -> dict[str, str]:
+    """Headers that go with ``exc``'s response: ``Retry-After`` when a limit is used up."""
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
+
+
 def ledger_error_response(exc: LedgerError) -> tuple[int, dict[str, Any]]:
     """The status code and JSON body for ``exc``."""
     status = ledger_error_status(exc)
@@ -158,7 +169,7 @@ async def _ledger_error_handler(request: Request, exc: Exception) -> JSONRespons
     status, content = ledger_error_response(exc)
     if status >= 500:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc)
-    return JSONResponse(content, status_code=status)
+    return JSONResponse(content, status_code=status, headers=error_headers(exc))
 
 
 async def _api_error_handler(request: Request, exc: Exception) -> JSONResponse:

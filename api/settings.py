@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     send_workers: int = Field(
         default=32, ge=1, description="Threads finishing writes sent with ?wait=false."
     )
+    relay_sponsor_per_signer: int = Field(
+        default=20,
+        ge=1,
+        description="Signed messages (POST /relay transfer/permit) the gateway pays gas for, per "
+        "signer per relay_sponsor_window.",
+    )
+    relay_sponsor_total: int = Field(
+        default=1000,
+        ge=1,
+        description="Signed messages the gateway pays gas for, all signers together, per "
+        "relay_sponsor_window.",
+    )
+    relay_sponsor_window: int = Field(
+        default=3600, ge=1, description="Seconds over which the relay sponsor limits count."
+    )
     index_interval: float = Field(
         default=0.5,
         gt=0,

@@ -35,7 +35,7 @@ from ledger.keys import (
 )
 from ledger.localdb import LocalDatabase
 from ledger.market import MarketClient
-from ledger.relay import Relayer
+from ledger.relay import MessageRelayer, Relayer, SponsorBudget
 from ledger.submissions import SubmissionLog, install_send_observer
 
 __all__ = ["Gateway"]
@@ -55,6 +55,7 @@ class Gateway:
     submissions: SubmissionLog
     reader: ProvenanceClient
     relayer: Relayer
+    sponsor_budget: SponsorBudget
     executor: ThreadPoolExecutor
     _clients: dict[ChecksumAddress, ProvenanceClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -232,6 +233,11 @@ class Gateway:
                 # The market too: buyers relay their own signed buy/confirmDelivery/openDispute.
                 targets=[c for c in (deployment.passport, deployment.market) if c is not None],
             ),
+            sponsor_budget=SponsorBudget(
+                per_signer=settings.relay_sponsor_per_signer,
+                total=settings.relay_sponsor_total,
+                window=settings.relay_sponsor_window,
+            ),
             executor=ThreadPoolExecutor(
                 max_workers=settings.send_workers, thread_name_prefix="provenance-send"
             ),
@@ -253,6 +259,13 @@ class Gateway:
     @property
     def local_chain(self) -> bool:
         return self.faucet is not None
+
+    def message_relayer(self) -> MessageRelayer:
+        """Relays owner-signed messages on the admin's gas, within the sponsor budget. The
+        admin's client: its one TransactionSender keeps the sponsor's nonces in order."""
+        return MessageRelayer(
+            sponsor=self.client_for(self.admin.address), budget=self.sponsor_budget
+        )
 
     def client_for(self, address: str) -> ProvenanceClient:
         """The one client signing as ``address`` (created on first use)."""

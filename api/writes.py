@@ -18,7 +18,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.errors import error_content, ledger_error_response
+from api.errors import error_content, error_headers, ledger_error_response
 from api.schemas.common import AcceptedView
 from ledger.errors import LedgerError
 from ledger.idempotency import StoredResponse, request_fingerprint
@@ -40,6 +40,7 @@ class Writer:
         self._request = request
         self.wait = wait
         self.idempotency_key = idempotency_key
+        self._error_headers: dict[str, str] = {}
 
     def run(
         self,
@@ -76,11 +77,13 @@ class Writer:
                 store.abandon(scope=scope, key=key)
             raise
         if key is not None:
-            if status < 500:
+            # A 429 is not the request's outcome, only "not now": a retry must run again.
+            if status < 500 and status != 429:
                 store.complete(scope=scope, key=key, response=StoredResponse(status, content))
             else:
                 store.abandon(scope=scope, key=key)
-        return JSONResponse(content, status_code=status, headers=self._headers(status, content))
+        headers = self._headers(status, content) | self._error_headers
+        return JSONResponse(content, status_code=status, headers=headers)
 
     @staticmethod
     def _headers(status: int, content: Any) -> dict[str, str]:
@@ -110,6 +113,7 @@ class Writer:
             accepted = AcceptedView(tx_hash=tx_hash, status_url=f"/tx/{tx_hash}")
             return 202, accepted.model_dump(mode="json")
         except LedgerError as exc:
+            self._error_headers = error_headers(exc)
             return ledger_error_response(exc)
 
     def _record_outcome(self, tx_hash: str, status_code: int, future: Future[BaseModel]) -> None:

@@ -9,6 +9,7 @@ The four middle classes are what the gateway maps to HTTP status codes.
     ├── ChainUnavailableError         the node does not answer
     ├── InputError                    bad input caught before anything is sent (names the field)
     ├── TransactionError              not mined, dropped, or reverted without a known error
+    ├── RateLimited                   a limit of this library's (e.g. gas it sponsors) is used up
     └── ContractError                 a decoded contract custom error (.error_name, .arguments)
         ├── AccessDenied
         │   ├── AccessControlBadConfirmation
@@ -199,6 +200,7 @@ __all__ = [
     "OrderNotOpen",
     "OrderVoid",
     "PredecessorNotRetired",
+    "RateLimited",
     "ReentrancyGuardReentrantCall",
     "SafeCastOverflowedUintDowncast",
     "SaleNotFound",
@@ -247,6 +249,17 @@ class TransactionError(LedgerError):
     def __init__(self, message: str, *, tx_hash: str | None = None) -> None:
         super().__init__(message)
         self.tx_hash = tx_hash
+
+
+class RateLimited(LedgerError):
+    """A limit the library enforces is used up for now; ``retry_after`` says in how many seconds
+    it frees up again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ContractError(LedgerError):

@@ -20,6 +20,9 @@ sponsor nothing. Relaying the same message twice is refused the second time (its
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
@@ -42,6 +45,7 @@ from ledger.errors import (
     InputError,
     InsufficientFunds,
     LedgerError,
+    RateLimited,
     TransactionError,
 )
 from ledger.signatures import PermitMessage, TransferMessage, parse_signature
@@ -61,6 +65,8 @@ __all__ = [
     "RawTransaction",
     "RelayedMessage",
     "Relayer",
+    "SponsorBudget",
+    "SponsorLimitReached",
     "UnsupportedTransactionType",
     "WrongChain",
     "decode_raw_transaction",
@@ -369,6 +375,84 @@ class Relayer:
 MessageKind = Literal["transfer", "permit"]
 
 
+class SponsorLimitReached(RateLimited):
+    code = "sponsor_limit_reached"
+
+
+class SponsorBudget:
+    """How many signed messages the sponsor pays for: at most ``per_signer`` for one signer and
+    ``total`` for everyone within any ``window`` seconds (a sliding window, in memory).
+
+    Why: every message needs a valid owner signature, but nothing stops an owner from signing
+    permits in a loop, or a chain of owners from passing an item around, on the sponsor's gas.
+    A slot is taken before sending and handed back if nothing was sent, so concurrent requests
+    cannot overshoot and a refused message (a forged one naming someone else's address, say)
+    costs nobody their budget.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_signer: int,
+        total: int,
+        window: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_signer < 1 or total < 1 or window <= 0:
+            raise ConfigurationError("sponsor limits must be positive")
+        self.per_signer = per_signer
+        self.total = total
+        self.window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._all: deque[float] = deque()
+        self._by_signer: dict[str, deque[float]] = {}
+
+    def take(self, signer: str) -> float:
+        """Take a slot for ``signer`` (`SponsorLimitReached` if none is free); returns its
+        ticket for `give_back`."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            mine = self._by_signer.get(signer)
+            if mine is not None and len(mine) >= self.per_signer:
+                raise self._refusal(f"{signer} has used its {self.per_signer}", mine[0], now)
+            if len(self._all) >= self.total:
+                raise self._refusal(f"all signers have used the {self.total}", self._all[0], now)
+            self._all.append(now)
+            self._by_signer.setdefault(signer, deque()).append(now)
+            return now
+
+    def give_back(self, signer: str, ticket: float) -> None:
+        """Return a slot taken with `take` whose message was not sent."""
+        with self._lock:
+            for slots in (self._all, self._by_signer.get(signer)):
+                if slots is not None and ticket in slots:
+                    slots.remove(ticket)
+            if not self._by_signer.get(signer, True):
+                del self._by_signer[signer]
+
+    def _expire(self, now: float) -> None:
+        horizon = now - self.window
+        while self._all and self._all[0] <= horizon:
+            self._all.popleft()
+        # Bounded work: only signers with slots are kept, and each slot expires once.
+        for signer in [s for s, slots in self._by_signer.items() if slots[0] <= horizon]:
+            slots = self._by_signer[signer]
+            while slots and slots[0] <= horizon:
+                slots.popleft()
+            if not slots:
+                del self._by_signer[signer]
+
+    def _refusal(self, who: str, oldest: float, now: float) -> SponsorLimitReached:
+        retry_after = max(1, int(oldest + self.window - now + 0.999))
+        return SponsorLimitReached(
+            f"{who} sponsored messages per {int(self.window)} s; try again in {retry_after} s, "
+            "or relay a raw transaction you pay for yourself",
+            retry_after=retry_after,
+        )
+
+
 @dataclass(frozen=True)
 class RelayedMessage:
     """A signed message submitted on its signer's behalf, and who paid for it."""
@@ -394,11 +478,12 @@ class MessageRelayer:
     shape is checked first (`InputError` on ``signature``), since the contract cannot name it.
     """
 
-    def __init__(self, *, sponsor: ProvenanceClient) -> None:
+    def __init__(self, *, sponsor: ProvenanceClient, budget: SponsorBudget | None = None) -> None:
         if sponsor.address is None:
             raise ConfigurationError("a message sponsor needs an account to pay the gas with")
         self._sponsor = sponsor
         self._address: ChecksumAddress = sponsor.address
+        self._budget = budget
 
     @property
     def sponsor(self) -> ChecksumAddress:
@@ -415,8 +500,11 @@ class MessageRelayer:
     def transfer(self, *, transfer: TransferMessage, signature: bytes | str) -> RelayedMessage:
         """Move the item from ``transfer.from_`` to ``transfer.to`` (`transfer_by_sig`)."""
         raw = parse_signature(signature)
-        tx = self._sponsor.transfer_by_sig(transfer=transfer, signature=raw)
-        return self._relayed("transfer", transfer.item_id, transfer.from_, tx)
+        signer = to_checksum_address(transfer.from_)
+        tx = self._within_budget(
+            signer, lambda: self._sponsor.transfer_by_sig(transfer=transfer, signature=raw)
+        )
+        return self._relayed("transfer", transfer.item_id, signer, tx)
 
     def permit(self, *, permit: PermitMessage, signature: bytes | str) -> RelayedMessage:
         """Approve ``permit.spender`` for the item (ERC-4494 `permit`)."""
@@ -425,8 +513,21 @@ class MessageRelayer:
         # The contract checks the signature against the owner at submission; read who that is
         # first (a permit never moves the item). An unknown item fails here as it would there.
         owner = self._sponsor.item(item).owner
-        tx = self._sponsor.permit(permit=permit, signature=raw)
+        tx = self._within_budget(owner, lambda: self._sponsor.permit(permit=permit, signature=raw))
         return self._relayed("permit", item, owner, tx)
+
+    def _within_budget(self, signer: ChecksumAddress, send: Callable[[], TxResult]) -> TxResult:
+        if self._budget is None:
+            return send()
+        ticket = self._budget.take(signer)
+        try:
+            return send()
+        except LedgerError as exc:
+            # Refused before sending (the simulation failed): nothing was paid for. A failure
+            # after sending (not mined) keeps the slot, since the gas may have been spent.
+            if not isinstance(exc, TransactionError):
+                self._budget.give_back(signer, ticket)
+            raise
 
     def _relayed(
         self, kind: MessageKind, item_id: ItemId, signer: ChecksumAddress, tx: TxResult

@@ -15,6 +15,7 @@ _DESCRIPTIONS = {
     404: "No such item, account or key",
     409: "The chain's state refuses it (already registered, flagged, retired...)",
     422: "Invalid request fields",
+    429: "A limit is used up for now (see the Retry-After header)",
     502: "The transaction failed on chain for an unknown reason",
     503: "The chain node is unavailable",
 }

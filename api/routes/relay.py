@@ -17,7 +17,6 @@ from api.schemas.common import ErrorBody, TxHashStr
 from api.schemas.relay import RelayRequest, RelayView
 from api.schemas.tx import TxStatusView
 from ledger.errors import LedgerError
-from ledger.relay import MessageRelayer
 from ledger.submissions import SubmissionStatus
 from ledger.tx import translate_error
 
@@ -29,7 +28,7 @@ TxHashPath = Annotated[TxHashStr, Path(description="A transaction hash (0x-hex).
 
 
 @router.post(
-    "/relay", response_model=RelayView, responses={**errors(403, 404, 409, 502), **ACCEPTED}
+    "/relay", response_model=RelayView, responses={**errors(403, 404, 409, 429, 502), **ACCEPTED}
 )
 def relay_transaction(body: RelayRequest, gateway: GatewayDep, writer: WriterDep) -> JSONResponse:
     """Forward what an owner or buyer signed: one of ``raw_transaction``, ``transfer`` or
@@ -41,7 +40,9 @@ def relay_transaction(body: RelayRequest, gateway: GatewayDep, writer: WriterDep
     are simulated first, so what the contract would refuse (a wrong, expired or used signature,
     another chain or contract...) comes back as that error (same codes as the other endpoints)
     and is never sent. Relaying an already-known raw transaction returns its outcome; a message
-    works once.
+    works once. The gateway pays for at most ``PROVENANCE_RELAY_SPONSOR_PER_SIGNER`` messages
+    per signer (and ``PROVENANCE_RELAY_SPONSOR_TOTAL`` in all) per
+    ``PROVENANCE_RELAY_SPONSOR_WINDOW`` seconds: beyond that, 429 ``sponsor_limit_reached``.
     """
 
     def operation() -> RelayView:
@@ -60,9 +61,7 @@ def relay_transaction(body: RelayRequest, gateway: GatewayDep, writer: WriterDep
             )
         form = body.transfer if body.transfer is not None else body.permit
         assert form is not None  # RelayRequest admits exactly one member
-        # The admin's client: its one TransactionSender keeps the sponsor's nonces in order.
-        sponsor = MessageRelayer(sponsor=gateway.client_for(gateway.admin.address))
-        relayed = sponsor.relay(form.message(), form.signature)
+        relayed = gateway.message_relayer().relay(form.message(), form.signature)
         return RelayView(
             tx_hash=relayed.tx.tx_hash,
             kind=relayed.kind,

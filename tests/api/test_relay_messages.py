@@ -27,6 +27,7 @@ from ledger.chain import Connection
 from ledger.cli import app
 from ledger.config import deployment_path
 from ledger.deploy import save_deployment
+from ledger.relay import SponsorBudget
 from ledger.signatures import (
     Eip712Domain,
     PermitMessage,
@@ -404,3 +405,49 @@ def test_cli_signed_transfer_and_permit_relay_as_printed(chain: Chain, tmp_path:
     assert response.status_code == 200, response.text
     assert chain.api.client.get(f"/items/{_hex(item)}").json()["owner"] == buyer.address
     assert chain.w3.eth.get_balance(owner.address) == 0
+
+
+# ---------------------------------------------------------------------- the sponsor's budget
+
+
+def test_the_gateway_stops_paying_for_a_signer_past_its_budget_and_says_when_to_retry(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chain.gateway, "sponsor_budget", SponsorBudget(per_signer=2, total=100))
+    owner, spender = EthAccount.create(), EthAccount.create()
+    item = chain.owned_item(owner)
+
+    def signed_permit() -> dict[str, Any]:
+        permit = chain.permit(item, spender.address)
+        return relay_body(permit, sign_permit(owner, domain=chain.domain, permit=permit))
+
+    for _ in range(2):
+        assert chain.relay(signed_permit()).status_code == 200
+    nonce = chain.sponsor_nonce()
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = signed_permit()
+    refused = chain.relay(body, headers=key)
+    assert_error(refused, 429, "sponsor_limit_reached")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    assert chain.sponsor_nonce() == nonce  # nothing was sent
+
+    # "Not now" is not the request's outcome: once the budget allows, the same key runs again.
+    monkeypatch.setattr(chain.gateway, "sponsor_budget", SponsorBudget(per_signer=2, total=100))
+    retried = chain.relay(body, headers=key)
+    assert retried.status_code == 200, retried.text
+    assert "Idempotent-Replayed" not in retried.headers
+
+
+def test_a_refused_message_costs_its_named_signer_no_budget(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chain.gateway, "sponsor_budget", SponsorBudget(per_signer=1, total=100))
+    owner, forger, buyer = EthAccount.create(), EthAccount.create(), EthAccount.create()
+    item = chain.owned_item(owner)
+    transfer = chain.transfer(owner, item, buyer.address)
+    # The owner's signature over another message, passed off as this one's.
+    decoy = chain.transfer(owner, item, forger.address)
+    forged = relay_body(transfer, sign_transfer(owner, domain=chain.domain, transfer=decoy))
+    assert_error(chain.relay(forged), 403, "invalid_signature")
+    genuine = relay_body(transfer, sign_transfer(owner, domain=chain.domain, transfer=transfer))
+    assert chain.relay(genuine).status_code == 200

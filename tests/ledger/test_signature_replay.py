@@ -23,7 +23,7 @@ from eth_account.signers.local import LocalAccount
 from ledger import errors
 from ledger.client import ProvenanceClient
 from ledger.errors import ContractError, InputError
-from ledger.relay import MessageRelayer
+from ledger.relay import MessageRelayer, SponsorBudget, SponsorLimitReached
 from ledger.signatures import (
     Eip712Domain,
     PermitMessage,
@@ -330,3 +330,40 @@ def test_message_relayer_submits_from_the_sponsor_and_names_the_signer(world: Wo
     with pytest.raises(InputError) as caught:
         relayer.relay(transfer, signature[:64])
     assert caught.value.field == "signature"
+
+
+# ---------------------------------------------------------------------- the sponsor's budget
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_sponsor_budget_counts_per_signer_and_in_all_over_a_sliding_window() -> None:
+    clock = _Clock()
+    budget = SponsorBudget(per_signer=2, total=3, window=60, clock=clock)
+    budget.take("alice")
+    clock.now += 10
+    budget.take("alice")
+    with pytest.raises(SponsorLimitReached) as caught:
+        budget.take("alice")
+    assert caught.value.code == "sponsor_limit_reached"
+    assert caught.value.retry_after == 50  # alice's first slot frees up at 1060
+    budget.take("bob")
+    with pytest.raises(SponsorLimitReached):
+        budget.take("carol")  # three in all
+    clock.now = 1060.0
+    budget.take("alice")  # her first slot expired, and with it one of the three
+
+
+def test_a_slot_given_back_is_free_again() -> None:
+    budget = SponsorBudget(per_signer=1, total=1, window=60, clock=_Clock())
+    ticket = budget.take("alice")
+    budget.give_back("alice", ticket)
+    budget.take("alice")
+    with pytest.raises(SponsorLimitReached):
+        budget.take("bob")
