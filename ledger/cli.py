@@ -1276,7 +1276,8 @@ class KeyRoleChoice(StrEnum):
 def index_command(
     ctx: typer.Context,
     rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Drop the index and rebuild it from the chain.")
+        bool,
+        typer.Option("--rebuild", help="Rebuild from the chain aside, then swap in atomically."),
     ] = False,
     follow: Annotated[
         bool, typer.Option("--follow", help="Keep following the chain until Ctrl-C.")
