@@ -43,6 +43,8 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721, EIP712 {
 
     string private _baseTokenURI;
     address private _market;
+    /// @dev Markets the admin has replaced: each may still settle the sales it holds, never open one.
+    mapping(address market => bool) private _formerMarkets;
 
     /// @param initialAdmin The platform admin.
     /// @param adminTransferDelay Seconds a pending admin hand-over must wait before it can be accepted.
@@ -57,6 +59,15 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721, EIP712 {
     /// @dev Only the market named by the admin.
     modifier onlyMarket() {
         if (msg.sender != _market) revert NotMarket(msg.sender);
+        _;
+    }
+
+    /// @dev The market named by the admin, or one it replaced, so that escrow held when the admin switched
+    /// markets can still settle. Safe without knowing which market locked an item: a locked item cannot be
+    /// locked again, and a market only releases or moves the items of its own open sales. The current
+    /// market is checked first, so the usual path reads no extra slot.
+    modifier onlySettlingMarket() {
+        if (msg.sender != _market && !_formerMarkets[msg.sender]) revert NotMarket(msg.sender);
         _;
     }
 
@@ -263,13 +274,16 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721, EIP712 {
     }
 
     /// @inheritdoc IItemPassport
-    function unlock(bytes32 itemId) external onlyMarket {
+    function unlock(bytes32 itemId) external onlySettlingMarket {
         _writeItem(itemId, _loadLockedItem(itemId).withLocked(false));
         emit ItemUnlocked(itemId, msg.sender);
     }
 
     /// @inheritdoc IItemPassport
-    function marketTransfer(address from, address to, bytes32 itemId, bytes32 saleRef) external onlyMarket {
+    function marketTransfer(address from, address to, bytes32 itemId, bytes32 saleRef)
+        external
+        onlySettlingMarket
+    {
         // Unlock first so that the one transfer path (and its hook: status check, nonce) applies unchanged.
         _writeItem(itemId, _loadLockedItem(itemId).withLocked(false));
         emit ItemUnlocked(itemId, msg.sender);
@@ -279,7 +293,10 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721, EIP712 {
     }
 
     /// @inheritdoc IItemPassport
-    function recordRuling(bytes32 itemId, Verdict verdict, bytes32 evidenceHash) external onlyMarket {
+    function recordRuling(bytes32 itemId, Verdict verdict, bytes32 evidenceHash)
+        external
+        onlySettlingMarket
+    {
         if (verdict == Verdict.None) revert MissingVerdict(itemId);
         if (evidenceHash == bytes32(0)) revert MissingHash(itemId);
         uint96 state = _loadLiveItem(itemId);
@@ -296,6 +313,10 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721, EIP712 {
         // The zero address is allowed on purpose: it switches the market hooks off.
         // slither-disable-next-line missing-zero-check
         _market = newMarket;
+        // The replaced market keeps settling the sales it holds (its `lock` is refused from now on), and a
+        // market named again is simply current: the current market is never also a former one.
+        if (previous != newMarket && previous != address(0)) _formerMarkets[previous] = true;
+        delete _formerMarkets[newMarket];
         emit MarketChanged(previous, newMarket, msg.sender);
     }
 
@@ -311,6 +332,11 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721, EIP712 {
     /// @inheritdoc IItemPassport
     function market() external view returns (address) {
         return _market;
+    }
+
+    /// @inheritdoc IItemPassport
+    function isFormerMarket(address account) external view returns (bool) {
+        return _formerMarkets[account];
     }
 
     /// @inheritdoc IItemPassport

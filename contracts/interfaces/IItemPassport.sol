@@ -62,8 +62,8 @@ interface IItemPassport is IERC4494 {
     /// @notice The admin changed the base of `tokenURI`.
     event BaseURIChanged(string baseURI, address indexed by);
 
-    /// @notice The admin named the resale market: the one contract that may lock, unlock and move items in
-    /// escrow and record dispute rulings. The zero address means no market.
+    /// @notice The admin named the resale market: the one contract that may lock items in escrow. The
+    /// previous market, if any, may from now on only settle the sales it holds. The zero address means no market.
     event MarketChanged(address indexed previousMarket, address indexed market, address indexed by);
 
     /// @notice The resale market took the item into escrow: no one else can move, flag or retire it now.
@@ -108,7 +108,7 @@ interface IItemPassport is IERC4494 {
     error BatchLengthMismatch(uint256 itemIds, uint256 metadataHashes, uint256 uris);
     /// @notice A successor can only follow a retired item.
     error PredecessorNotRetired(bytes32 predecessorId);
-    /// @notice Only the resale market may do this.
+    /// @notice Only the resale market may do this (for settling: the current market or a former one).
     error NotMarket(address caller);
     /// @notice The item is not held by the resale market.
     error ItemNotLocked(bytes32 itemId);
@@ -194,27 +194,31 @@ interface IItemPassport is IERC4494 {
     function setBaseURI(string calldata baseURI) external;
 
     /// @notice Names the resale market (zero: none). Admin only.
-    /// @dev Sales the previous market holds in escrow can only settle while it is the market; switch
-    /// when it holds none.
+    /// @dev The previous market becomes a former market: it can no longer `lock` (open sales), but it can
+    /// still `unlock`, `marketTransfer` and `recordRuling`, so the sales it holds in escrow settle as usual.
+    /// Naming a former market again makes it current (and no longer former).
     function setMarket(address newMarket) external;
 
-    /// @notice Takes an active, unlocked item into escrow. Market only.
+    /// @notice Takes an active, unlocked item into escrow. Current market only.
     function lock(bytes32 itemId) external;
 
-    /// @notice Releases an item from escrow; it stays with its owner. Market only.
+    /// @notice Releases an item from escrow; it stays with its owner. Current or former market only.
     function unlock(bytes32 itemId) external;
 
     /// @notice Settles an escrowed sale: releases the lock and moves the item from `from` (the owner) to `to`,
-    /// recording `saleRef` like `transferWithReference`. Market only.
+    /// recording `saleRef` like `transferWithReference`. Current or former market only.
     function marketTransfer(address from, address to, bytes32 itemId, bytes32 saleRef) external;
 
     /// @notice Records a dispute ruling's finding about the item (a counterfeit ruling makes the item's last
-    /// verdict `Counterfeit`), emitted as `ItemAuthenticated` by the market. Market only.
+    /// verdict `Counterfeit`), emitted as `ItemAuthenticated` by the market. Current or former market only.
     /// @param evidenceHash Hash of the ruling's reasons; the market's `DisputeRuled` event names the arbiter.
     function recordRuling(bytes32 itemId, Verdict verdict, bytes32 evidenceHash) external;
 
     /// @notice The resale market, or the zero address.
     function market() external view returns (address);
+
+    /// @notice Whether `account` is a market the admin replaced, which may still settle the sales it holds.
+    function isFormerMarket(address account) external view returns (bool);
 
     /// @notice The current state of an item. Reverts with `ItemNotRegistered` for unknown ids.
     function itemOf(bytes32 itemId) external view returns (Item memory);
