@@ -125,6 +125,21 @@ class Verification:
     registered_hash: Hash32 | None
     item: Item
 
+    @classmethod
+    def check(
+        cls, *, item: Item, registered_hash: Hash32 | None, metadata: Mapping[str, Any]
+    ) -> Verification:
+        """Compare ``metadata`` with ``registered_hash``, the item's current metadata hash as
+        read from the chain (`ProvenanceClient.verify`) or from the event index."""
+        given = _document_hash(metadata, field="metadata")
+        return cls(
+            item_id=item.item_id,
+            matches=registered_hash == given,
+            given_hash=given,
+            registered_hash=registered_hash,
+            item=item,
+        )
+
 
 # ---------------------------------------------------------------------- input validation
 
@@ -458,15 +473,8 @@ class ProvenanceClient(ContractClient):
     def verify(self, *, item_id: ItemId, metadata: Mapping[str, Any]) -> Verification:
         """Whether ``metadata`` is the item's current metadata document."""
         item = self.item(item_id)
-        given = _document_hash(metadata, field="metadata")
         registered = self.current_metadata_hash(item.item_id)
-        return Verification(
-            item_id=item.item_id,
-            matches=registered == given,
-            given_hash=given,
-            registered_hash=registered,
-            item=item,
-        )
+        return Verification.check(item=item, registered_hash=registered, metadata=metadata)
 
     # ------------------------------------------------------------------ vetting (admin)
 

@@ -53,6 +53,7 @@ from ledger.client import (
     DUPLICATE_IN_INPUT,
     NewItem,
     Registration,
+    Verification,
     parse_item_id,
 )
 from ledger.errors import ConfigurationError
@@ -288,12 +289,22 @@ def get_history(item_id: ItemIdPath, gateway: GatewayDep) -> HistoryView:
 
 @router.post("/{item_id}/verify", response_model=ItemVerificationView, responses=errors(404))
 def verify_item(
-    item_id: ItemIdPath, body: VerifyRequest, reader: ReaderDep
+    item_id: ItemIdPath, body: VerifyRequest, gateway: GatewayDep
 ) -> ItemVerificationView:
     """Whether ``metadata`` is the item's current metadata document (by RFC 8785 hash), and
     the item's trust report (``trust``: verdict ok / caution / do_not_buy, the reasons with
-    their rule ids, and the facts they rest on)."""
-    verification = reader.verify(item_id=_id(item_id), metadata=body.metadata)
+    their rule ids, and the facts they rest on). Read from the event index when it is caught
+    up, like ``GET /items/{item_id}``."""
+    wanted, reader = _id(item_id), gateway.reader
+    state = _from_index(gateway, lambda index: index.item_state(wanted, nonce_of=reader.item_nonce))
+    if state is None:
+        verification = reader.verify(item_id=wanted, metadata=body.metadata)
+    else:
+        item, registered = state
+        verification = Verification.check(
+            item=item, registered_hash=registered, metadata=body.metadata
+        )
+    trust = trust_report(reader, verification.item_id, index=gateway.fresh_index())
     return ItemVerificationView(
         item_id=item_id,
         matches=verification.matches,
@@ -302,7 +313,7 @@ def verify_item(
             None if verification.registered_hash is None else hex32(verification.registered_hash)
         ),
         item=item_view(verification.item, verification.registered_hash),
-        trust=trust_view(trust_report(reader, verification.item_id)),
+        trust=trust_view(trust),
     )
 
 

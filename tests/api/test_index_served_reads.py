@@ -208,6 +208,30 @@ def test_the_trust_endpoint_and_the_buyers_page_read_as_from_the_chain(
     assert computed.sub("", page.text) == computed.sub("", chain_page.text)
 
 
+@pytest.mark.parametrize("name", ["rich", "disputed"])
+def test_verify_from_the_index_answers_as_from_the_chain(world: World, name: str) -> None:
+    item_hex = hex32(world.items[name])
+    document = {"model": "not the registered metadata"}
+    assert world.gateway.fresh_index() is not None  # the index path is taken
+
+    def verify() -> dict[str, Any]:
+        response = world.client.post(f"/items/{item_hex}/verify", json={"metadata": document})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    served = verify()
+    reader, world.gateway.index_reader = world.gateway.index_reader, None
+    try:
+        chain_served = verify()
+    finally:
+        world.gateway.index_reader = reader
+    assert served["matches"] is False and served["registered_hash"] is not None
+    served["trust"] = _without(served["trust"], _NOW_FIELDS)
+    chain_served["trust"] = _without(chain_served["trust"], _NOW_FIELDS)
+    assert served == chain_served
+
+
 def test_an_index_that_cannot_catch_up_is_not_read(world: World) -> None:
     # Last in the module: the indexer is stopped and its store closed, so every catch-up fails
     # and the index stays behind the chain. Reads must see the new write anyway.
