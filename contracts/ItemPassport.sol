@@ -230,6 +230,18 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721, EIP712 {
         _writeItem(itemId, state.withNextTransferNonce());
     }
 
+    /// @dev Granting an approval on a flagged or retired item is refused with `ItemIsFlagged`/`ItemIsRetired`:
+    /// it could never be used (transfers are refused) and would mislead a buyer shown it. Revoking (approving
+    /// the zero address) always works. `setApprovalForAll` is operator-wide, so it stays as ERC-721 has it.
+    function approve(address account, uint256 id) public payable override {
+        // Checked before ownership: an item's status is public anyway. An unregistered id: `ItemNotRegistered`.
+        if (account != address(0)) {
+            ItemStatus status = _loadLiveItem(bytes32(id)).status();
+            if (status != ItemStatus.Active) revert ItemIsFlagged(bytes32(id), status);
+        }
+        super.approve(account, id);
+    }
+
     // ---------------------------------------------------------------- ERC-4494 permits
 
     /// @inheritdoc IERC4494

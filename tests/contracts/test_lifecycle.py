@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from tests.conftest import DevAccounts
 
 ZERO_HASH = b"\x00" * 32
+ZERO_ADDRESS = "0x" + "00" * 20
 REPORT_HASH = hash_document({"police_report": "2024-PR-0042"})
 CLEARANCE_HASH = hash_document({"found": "lost property office"})
 REASON_HASH = hash_document({"why": "lifecycle test"})
@@ -121,6 +122,27 @@ def test_transfer_of_stolen_item_is_refused_to_an_approved_operator_too(
     expect_revert(
         lambda: send(move, operator), ItemIsFlagged, itemId=items.active, status=ItemStatus.STOLEN
     )
+
+
+@pytest.mark.parametrize("item", ["flagged", "retired"])
+def test_approval_of_a_frozen_item_is_refused_but_may_be_revoked(
+    passport: Contract, accounts: DevAccounts, items: Items, item: str
+) -> None:
+    frozen = getattr(items, item)
+    owner, spender = accounts.owner, accounts.stranger
+    grant = passport.functions.approve(spender.address, token(frozen))
+    if item == "flagged":
+        expect_revert(
+            lambda: send(grant, owner), ItemIsFlagged, itemId=frozen, status=ItemStatus.LOST
+        )
+    else:
+        expect_revert(lambda: send(grant, owner), ItemIsRetired, itemId=frozen)
+    assert view(passport.functions.getApproved(token(frozen))) == ZERO_ADDRESS
+
+    # Revoking stays possible, and operator-wide approval is not about one item.
+    send(passport.functions.approve(ZERO_ADDRESS, token(frozen)), owner)
+    send(passport.functions.setApprovalForAll(spender.address, True), owner)
+    assert view(passport.functions.isApprovedForAll(owner.address, spender.address)) is True
 
 
 def test_cleared_flag_allows_transfer_again(
@@ -222,6 +244,7 @@ def _retired_item_calls(
             a.merchant,  # its registrant
         ),
         "retire": (p.functions.retire(item, RetirementKind.DESTROYED, EVIDENCE_HASH), owner),
+        "approve": (p.functions.approve(a.stranger.address, token(item)), owner),
     }
 
 
@@ -236,6 +259,7 @@ def _retired_item_calls(
         "recordService",
         "updateMetadata",
         "retire",
+        "approve",
     ],
 )
 def test_retired_item_refuses_every_change(
