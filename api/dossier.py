@@ -5,14 +5,12 @@ Why this exists: the buyer's page, ``GET /items/{id}/trust`` and ``POST /items/{
 need the same facts, and the timeline a buyer reads must be the very history the verdict was
 computed from (two separate reads could straddle a new block). This module is also the one seam
 between those routes and the data source: today everything is read from the chain through a
-read-only `ProvenanceClient`, except the item and its history, which come from the event
-index when the caller passes one that is caught up (``index``).
+read-only `ProvenanceClient`, except the item and its history, which come through
+`ledger.reads.ItemReads` (the event index when it is caught up).
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,17 +18,14 @@ from typing import Any
 from ledger.client import ProvenanceClient
 from ledger.evidence import build_bundle
 from ledger.history import HistoryEvent
-from ledger.index_store import IndexReader
-from ledger.trust import TrustReport, build_trust_report, registrant_events
+from ledger.reads import ItemReads
+from ledger.trust import TrustReport, known_markets, report_from_history
 from ledger.types import Hash32, Item, ItemId
 
 __all__ = ["ItemDossier", "evidence_bundle", "load_dossier", "trust_report"]
 
-log = logging.getLogger(__name__)
 
-_ZERO_ADDRESS = "0x" + "00" * 20
 _METADATA_KINDS = frozenset({"registered", "metadata_updated"})
-_Indexed = tuple[Item, list[HistoryEvent]]
 
 
 @dataclass(frozen=True)
@@ -66,80 +61,28 @@ def _metadata_hash(history: Sequence[object]) -> Hash32 | None:
     return None
 
 
-def _markets(reader: ProvenanceClient) -> set[str]:
-    # As `ledger.trust.report_for_item`: the passport's current market, so that its verdicts
-    # read as dispute rulings.
-    try:
-        current = reader.passport.functions.market().call()
-    except Exception:  # a passport without a market
-        return set()
-    return {current} if isinstance(current, str) and current != _ZERO_ADDRESS else set()
-
-
-def _indexed(index: IndexReader, reader: ProvenanceClient, item_id: ItemId) -> _Indexed | None:
-    try:
-        with index.snapshot():  # the item and its history as of one indexer commit
-            state = index.item_state(item_id, nonce_of=reader.item_nonce)
-            history = index.item_history(item_id)
-    except Exception as exc:  # the index is a cache: any failure means "read the chain"
-        log.warning("event index read failed, reading the chain: %s", exc)
-        return None
-    if state is None or history is None:
-        return None
-    return state[0], history
-
-
-def load_dossier(
-    reader: ProvenanceClient,
-    item_id: ItemId,
-    *,
-    now: int | None = None,
-    index: IndexReader | None = None,
-) -> ItemDossier:
-    """The item, its history and its trust report; `ItemNotRegistered` for unknown ids.
-
-    With ``index`` (caught up to the chain's head: `api.state.Gateway.fresh_index`) the item
-    and its history come from the event index, which reads them exactly as the chain client
-    does; an item the index lacks is read from the chain."""
-    found = None if index is None else _indexed(index, reader, item_id)
-    if found is not None:
-        item, history = found
-    else:
-        item = reader.item(item_id)
-        history = reader.history(item.item_id)
-    record = reader.account_record(item.registrant)
-    account_history = registrant_events(
-        w3=reader.w3,
-        passport=reader.passport,
-        account=item.registrant,
-        from_block=reader.deployment.block_number,
-    )
-    markets = _markets(reader)
-    report = build_trust_report(
-        item=item,
-        history=history,
-        registrant_record=record,
-        registrant_history=account_history,
-        now=int(time.time()) if now is None else now,
-        markets=markets,
-    )
+def load_dossier(reads: ItemReads, item_id: ItemId, *, now: int | None = None) -> ItemDossier:
+    """The item, its history and its trust report; `ItemNotRegistered` for unknown ids. The item
+    and its history are read together (`ItemReads.item_and_history`: from the event index when
+    it is caught up, else the chain), so the report speaks of the very history it shows."""
+    item, history = reads.item_and_history(item_id)
+    chain = reads.chain
+    markets = known_markets(chain)
+    report = report_from_history(client=chain, item=item, history=history, now=now, markets=markets)
     return ItemDossier(
         item=item,
         history=history,
         report=report,
         metadata_hash=_metadata_hash(history),
-        chain_id=reader.deployment.chain_id,
-        passport=reader.deployment.passport,
+        chain_id=chain.deployment.chain_id,
+        passport=chain.deployment.passport,
         markets=frozenset(markets),
     )
 
 
-def trust_report(
-    reader: ProvenanceClient, item_id: ItemId, *, index: IndexReader | None = None
-) -> TrustReport:
-    """The item's trust report (see `load_dossier` for ``index``); `ItemNotRegistered` for
-    unknown ids."""
-    return load_dossier(reader, item_id, index=index).report
+def trust_report(reads: ItemReads, item_id: ItemId) -> TrustReport:
+    """The item's trust report (see `load_dossier`); `ItemNotRegistered` for unknown ids."""
+    return load_dossier(reads, item_id).report
 
 
 def evidence_bundle(reader: ProvenanceClient, item_id: ItemId) -> dict[str, Any]:

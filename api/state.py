@@ -35,6 +35,7 @@ from ledger.keys import (
 )
 from ledger.localdb import LocalDatabase
 from ledger.market import MarketClient
+from ledger.reads import ItemReads
 from ledger.relay import MessageRelayer, Relayer, SponsorBudget
 from ledger.submissions import SubmissionLog, install_send_observer
 
@@ -126,6 +127,10 @@ class Gateway:
             self.indexer.poll_once()
         except Exception as exc:
             log.warning("index catch-up failed: %s", exc)
+
+    def item_reads(self) -> ItemReads:
+        """Item reads from the event index when it is caught up (`fresh_index`), else the chain."""
+        return ItemReads(chain=self.reader, fresh_index=self.fresh_index)
 
     def fresh_index(self) -> IndexReader | None:
         """The event index if it holds every block up to the chain's head as of this call (it

@@ -72,8 +72,10 @@ __all__ = [
     "TrustReport",
     "TrustVerdict",
     "build_trust_report",
+    "known_markets",
     "registrant_events",
     "report_for_item",
+    "report_from_history",
     "rules_markdown",
 ]
 
@@ -1590,6 +1592,47 @@ def registrant_events(
     return sorted(result, key=lambda e: (e.block_number, e.log_index))
 
 
+def known_markets(client: ProvenanceClient, markets: Collection[str] = ()) -> set[str]:
+    """``markets`` plus the passport's current resale market, if it names one (verdicts from
+    these read as dispute rulings)."""
+    known = set(markets)
+    try:
+        current = client.passport.functions.market().call()
+    except Exception:  # an older passport without a market: nothing to add
+        current = None
+    if isinstance(current, str) and current != _ZERO_ADDRESS:
+        known.add(current)
+    return known
+
+
+def report_from_history(
+    *,
+    client: ProvenanceClient,
+    item: Item,
+    history: Sequence[HistoryRecord | Mapping[str, Any]],
+    now: int | None = None,
+    markets: Collection[str] = (),
+) -> TrustReport:
+    """The trust report for ``item`` and its ``history`` as already read (from the chain or the
+    event index: `ledger.reads.ItemReads`); the registrant's standing is read through ``client``.
+    ``markets`` are taken as given (see `known_markets`)."""
+    record = client.account_record(item.registrant)
+    account_history = registrant_events(
+        w3=client.w3,
+        passport=client.passport,
+        account=item.registrant,
+        from_block=client.deployment.block_number,
+    )
+    return build_trust_report(
+        item=item,
+        history=history,
+        registrant_record=record,
+        registrant_history=account_history,
+        now=int(time.time()) if now is None else now,
+        markets=markets,
+    )
+
+
 def report_for_item(
     *,
     client: ProvenanceClient,
@@ -1604,26 +1647,10 @@ def report_for_item(
     passport names one) is added to ``markets``. `ItemNotRegistered` for unknown ids.
     """
     item = client.item(parse_item_id(item_id))
-    history = client.history(item.item_id)
-    record = client.account_record(item.registrant)
-    account_history = registrant_events(
-        w3=client.w3,
-        passport=client.passport,
-        account=item.registrant,
-        from_block=client.deployment.block_number,
-    )
-    known = set(markets)
-    try:
-        current = client.passport.functions.market().call()
-    except Exception:  # an older passport without a market: nothing to add
-        current = None
-    if isinstance(current, str) and current != _ZERO_ADDRESS:
-        known.add(current)
-    return build_trust_report(
+    return report_from_history(
+        client=client,
         item=item,
-        history=history,
-        registrant_record=record,
-        registrant_history=account_history,
-        now=int(time.time()) if now is None else now,
-        markets=known,
+        history=client.history(item.item_id),
+        now=now,
+        markets=known_markets(client, markets),
     )

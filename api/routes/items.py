@@ -4,7 +4,6 @@ the chain's ownership and vetting rules apply to the caller and nobody else."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
@@ -53,14 +52,11 @@ from ledger.client import (
     DUPLICATE_IN_INPUT,
     NewItem,
     Registration,
-    Verification,
     parse_item_id,
 )
 from ledger.errors import ConfigurationError
 from ledger.evidence import bundle_json
 from ledger.hashing import item_id as label_item_id
-from ledger.history import HistoryEvent
-from ledger.index_store import IndexReader
 from ledger.ownership import require_owner
 from ledger.types import (
     ConditionGrade,
@@ -92,41 +88,8 @@ def _action(item_id: str, tx: TxResult) -> ItemActionView:
     )
 
 
-def _from_index(gateway: Gateway, read: Callable[[IndexReader], _T]) -> _T | None:
-    """``read`` of the event index if it is caught up (`Gateway.fresh_index`), else None; None
-    too if the read fails (say, mid-rebuild), for the caller to read the chain instead."""
-    index = gateway.fresh_index()
-    if index is None:
-        return None
-    try:
-        return read(index)
-    except Exception as exc:  # the index is a cache: any failure means "read the chain"
-        log.warning("event index read failed, reading the chain: %s", exc)
-        return None
-
-
 def _read_item(gateway: Gateway, item_id: ItemId) -> ItemView:
-    """The item from the event index when it is caught up, else from the chain; an item the
-    index lacks is asked of the chain too, so a 404 is always the chain's."""
-    state = _from_index(
-        gateway, lambda index: index.item_state(item_id, nonce_of=gateway.reader.item_nonce)
-    )
-    if state is not None:
-        return item_view(*state)
-    reader = gateway.reader
-    item = reader.item(item_id)
-    return item_view(item, reader.current_metadata_hash(item.item_id))
-
-
-def _read_history(gateway: Gateway, item_id: ItemId) -> list[HistoryEvent]:
-    """The item's history (`ProvenanceClient.history`), from the event index when it is caught
-    up, else from the chain; `ItemNotRegistered` (404) for an item the chain does not know."""
-    events = _from_index(gateway, lambda index: index.item_history(item_id))
-    if events is not None:
-        return events
-    reader = gateway.reader
-    item = reader.item(item_id)  # 404 for unknown items, rather than an empty history
-    return reader.history(item.item_id)
+    return item_view(*gateway.item_reads().item_state(item_id))
 
 
 # ---------------------------------------------------------------------- registration
@@ -283,7 +246,7 @@ def get_item(item_id: ItemIdPath, gateway: GatewayDep) -> ItemView:
 def get_history(item_id: ItemIdPath, gateway: GatewayDep) -> HistoryView:
     """Every event about the item, oldest first. Served from the event index (caught up
     first), or the chain if the index lags."""
-    events = _read_history(gateway, _id(item_id))
+    events = gateway.item_reads().history(_id(item_id))
     return HistoryView(item_id=item_id, events=[event_view(e) for e in events])
 
 
@@ -295,16 +258,9 @@ def verify_item(
     the item's trust report (``trust``: verdict ok / caution / do_not_buy, the reasons with
     their rule ids, and the facts they rest on). Read from the event index when it is caught
     up, like ``GET /items/{item_id}``."""
-    wanted, reader = _id(item_id), gateway.reader
-    state = _from_index(gateway, lambda index: index.item_state(wanted, nonce_of=reader.item_nonce))
-    if state is None:
-        verification = reader.verify(item_id=wanted, metadata=body.metadata)
-    else:
-        item, registered = state
-        verification = Verification.check(
-            item=item, registered_hash=registered, metadata=body.metadata
-        )
-    trust = trust_report(reader, verification.item_id, index=gateway.fresh_index())
+    reads = gateway.item_reads()
+    verification = reads.verify(item_id=_id(item_id), metadata=body.metadata)
+    trust = trust_report(reads, verification.item_id)
     return ItemVerificationView(
         item_id=item_id,
         matches=verification.matches,
@@ -323,7 +279,7 @@ def get_trust_report(item_id: ItemIdPath, gateway: GatewayDep) -> TrustReportVie
     the rule that produced it, and the facts (flags, verdicts, disputes, registrant standing,
     owners, services, retirement). The rule table is in the README. The item and its history
     are read from the event index when it is caught up."""
-    return trust_view(trust_report(gateway.reader, _id(item_id), index=gateway.fresh_index()))
+    return trust_view(trust_report(gateway.item_reads(), _id(item_id)))
 
 
 @router.get(

@@ -203,7 +203,7 @@ def verify_page(item_id: str, request: Request, gateway: GatewayDep) -> Response
     reader = gateway.reader
     parsed = parse_item_id(item_id)  # InputError: the 400 page
     # ItemNotRegistered: the 404 page
-    dossier = load_dossier(reader, parsed, index=gateway.fresh_index())
+    dossier = load_dossier(gateway.item_reads(), parsed)
     canonical = "0x" + bytes(parsed).hex()
     parties = PartyBook(reader, admin=reader.deployment.admin, markets=sorted(dossier.markets))
     context = item_page_context(
