@@ -12,17 +12,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import (
-    ArbiterOperator,
-    CurrentOperator,
-    MarketDep,
-    MarketReaderDep,
-    ReaderDep,
-    WriterDep,
-)
+from api.deps import MarketReaderDep, ReaderDep
 from api.errors import ApiError
 from api.routes._common import ACCEPTED, errors
-from api.routes.sales import SaleIdPath, sale_action, sale_view
+from api.routes._market import ArbiterSaleWritesDep, SaleWritesDep
+from api.routes.sales import SaleIdPath, sale_view
 from api.routing import GuardedRoute
 from api.schemas.market import (
     DisputeCreate,
@@ -46,24 +40,19 @@ _DISPUTE_KINDS = frozenset(
 
 
 @router.post("", status_code=201, response_model=SaleActionView, responses=_WRITE_ERRORS)
-def open_dispute(
-    body: DisputeCreate, operator: CurrentOperator, market: MarketDep, writer: WriterDep
-) -> JSONResponse:
+def open_dispute(body: DisputeCreate, sales: SaleWritesDep) -> JSONResponse:
     """The buyer disputes a shipped sale before its delivery deadline, with a reason and
     evidence (hashed; ``uri`` says where it can be fetched). Starts the ruling window.
     403 ``not_buyer``; 409 ``wrong_sale_state`` (not shipped), ``deadline_passed``."""
-    return sale_action(
-        sale_id=body.sale_id,
-        operator_id=operator.id,
-        market=market,
-        writer=writer,
-        body=body,
-        write=lambda: market.open_dispute(
+    return sales.run(
+        body.sale_id,
+        lambda market: market.open_dispute(
             sale_id=body.sale_id,
             reason=DisputeReason[body.reason.name],
             evidence=body.evidence,
             uri=body.uri,
         ),
+        body=body,
         status_code=201,
     )
 
@@ -89,32 +78,23 @@ def get_dispute(sale_id: SaleIdPath, market: MarketReaderDep, reader: ReaderDep)
     "/{sale_id}/evidence", status_code=201, response_model=SaleActionView, responses=_WRITE_ERRORS
 )
 def submit_evidence(
-    sale_id: SaleIdPath,
-    body: EvidenceCreate,
-    operator: CurrentOperator,
-    market: MarketDep,
-    writer: WriterDep,
+    sale_id: SaleIdPath, body: EvidenceCreate, sales: SaleWritesDep
 ) -> JSONResponse:
     """A party (buyer or seller) adds evidence to an open dispute until the ruling deadline.
     403 ``not_party``; 409 ``wrong_sale_state``, ``deadline_passed``."""
-    return sale_action(
-        sale_id=sale_id,
-        operator_id=operator.id,
-        market=market,
-        writer=writer,
+    return sales.run(
+        sale_id,
+        lambda market: market.submit_evidence(
+            sale_id=sale_id, evidence=body.evidence, uri=body.uri
+        ),
         body=body,
-        write=lambda: market.submit_evidence(sale_id=sale_id, evidence=body.evidence, uri=body.uri),
         status_code=201,
     )
 
 
 @router.post("/{sale_id}/ruling", response_model=SaleActionView, responses=_WRITE_ERRORS)
 def rule_dispute(
-    sale_id: SaleIdPath,
-    body: RulingCreate,
-    operator: ArbiterOperator,
-    market: MarketDep,
-    writer: WriterDep,
+    sale_id: SaleIdPath, body: RulingCreate, sales: ArbiterSaleWritesDep
 ) -> JSONResponse:
     """An arbiter rules before the ruling deadline (ARBITER key; other keys: 403 ``forbidden``).
 
@@ -125,34 +105,22 @@ def rule_dispute(
     ``account_not_active`` (the account is not a vetted, active arbiter), ``arbiter_is_party``;
     409 ``deadline_passed``, ``wrong_sale_state``; 422 ``invalid_ruling`` (an inconsistent
     combination)."""
-    return sale_action(
-        sale_id=sale_id,
-        operator_id=operator.id,
-        market=market,
-        writer=writer,
-        body=body,
-        write=lambda: market.rule(
+    return sales.run(
+        sale_id,
+        lambda market: market.rule(
             sale_id=sale_id,
             ruling=Ruling[body.ruling.name],
             ruling_evidence=body.ruling_evidence,
             buyer_share_bps=body.buyer_share_bps,
             counterfeit=body.counterfeit,
         ),
+        body=body,
     )
 
 
 @router.post("/{sale_id}/default", response_model=SaleActionView, responses=_WRITE_ERRORS)
-def execute_default(
-    sale_id: SaleIdPath, operator: CurrentOperator, market: MarketDep, writer: WriterDep
-) -> JSONResponse:
+def execute_default(sale_id: SaleIdPath, sales: SaleWritesDep) -> JSONResponse:
     """After the ruling deadline with no ruling, a party settles the dispute with the default: a
     full refund to the buyer, the item stays with the seller. 403 ``not_party``; 409
     ``deadline_not_reached``."""
-    return sale_action(
-        sale_id=sale_id,
-        operator_id=operator.id,
-        market=market,
-        writer=writer,
-        body=None,
-        write=lambda: market.execute_default(sale_id=sale_id),
-    )
+    return sales.run(sale_id, lambda market: market.execute_default(sale_id=sale_id))

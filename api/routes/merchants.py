@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import reduce
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
 from api.deps import AdminOperator, ClientDep, GatewayDep, ReaderDep, WriterDep
 from api.routes._common import ACCEPTED, errors
 from api.routes.items import CursorQuery, LimitQuery, item_page
 from api.routing import GuardedRoute
-from api.schemas.common import AddressStr
+from api.schemas.common import AddressStr, RequestModel
 from api.schemas.enums import to_ledger
 from api.schemas.items import ItemPageView
 from api.schemas.merchants import (
@@ -22,6 +24,7 @@ from api.schemas.merchants import (
     MerchantWriteView,
 )
 from api.views import merchant_view
+from api.writes import Writer
 from ledger.client import ProvenanceClient
 from ledger.errors import AccountNotVetted
 from ledger.types import AccountStatus, Role, TxResult
@@ -34,95 +37,96 @@ AddressPath = Annotated[AddressStr, Path(description="The account's address.")]
 _WRITE_ERRORS = {**errors(401, 403, 404, 409, 502), **ACCEPTED}
 
 
-def _written(reader: ProvenanceClient, address: str, tx: TxResult) -> MerchantWriteView:
-    return MerchantWriteView(
-        address=address,
-        tx_hash=tx.tx_hash,
-        block_number=tx.block_number,
-        gas_used=tx.gas_used,
-        merchant=merchant_view(reader.account_record(address)),
-    )
+@dataclass(frozen=True, slots=True)
+class _AccountWrites:
+    """What an admin write on an account needs: the caller's key id (the idempotency scope), a
+    client signing as the caller, a reader for the record after, and the request's writer."""
+
+    scope: str
+    client: ProvenanceClient
+    reader: ProvenanceClient
+    writer: Writer
+
+    def run(
+        self,
+        address: str,
+        write: Callable[[ProvenanceClient], TxResult],
+        *,
+        body: RequestModel,
+        status_code: int = 200,
+    ) -> JSONResponse:
+        """Run ``write`` through the writer and answer with the account's record after it."""
+
+        def operation() -> MerchantWriteView:
+            tx = write(self.client)
+            return MerchantWriteView(
+                address=address,
+                tx_hash=tx.tx_hash,
+                block_number=tx.block_number,
+                gas_used=tx.gas_used,
+                merchant=merchant_view(self.reader.account_record(address)),
+            )
+
+        return self.writer.run(
+            scope=self.scope, body=body, operation=operation, status_code=status_code
+        )
+
+
+def _account_writes(
+    operator: AdminOperator, client: ClientDep, reader: ReaderDep, writer: WriterDep
+) -> _AccountWrites:
+    return _AccountWrites(scope=operator.id, client=client, reader=reader, writer=writer)
+
+
+_AdminWritesDep = Annotated[_AccountWrites, Depends(_account_writes)]
 
 
 @router.post("", status_code=201, response_model=MerchantWriteView, responses=_WRITE_ERRORS)
-def vet_merchant(
-    body: MerchantCreate,
-    operator: AdminOperator,
-    client: ClientDep,
-    reader: ReaderDep,
-    writer: WriterDep,
-) -> JSONResponse:
+def vet_merchant(body: MerchantCreate, admin: _AdminWritesDep) -> JSONResponse:
     """Vet an account (default role: merchant), or re-vet a suspended or revoked one. Only the
     hash of ``credentials`` goes on chain."""
     roles = reduce(lambda acc, r: acc | to_ledger(Role, r), body.roles, Role(0))
-
-    def operation() -> MerchantWriteView:
-        tx = client.vet(
+    return admin.run(
+        body.address,
+        lambda client: client.vet(
             account=body.address,
             roles=roles,
             credentials=body.credentials,
             name=body.name,
             reason=body.reason,
-        )
-        return _written(reader, body.address, tx)
-
-    return writer.run(scope=operator.id, body=body, operation=operation, status_code=201)
+        ),
+        body=body,
+        status_code=201,
+    )
 
 
 @router.post("/{address}/suspend", response_model=MerchantWriteView, responses=_WRITE_ERRORS)
 def suspend_merchant(
-    address: AddressPath,
-    body: MerchantStatusChange,
-    operator: AdminOperator,
-    client: ClientDep,
-    reader: ReaderDep,
-    writer: WriterDep,
+    address: AddressPath, body: MerchantStatusChange, admin: _AdminWritesDep
 ) -> JSONResponse:
     """Bar an active account at once, for every role it holds."""
-    return writer.run(
-        scope=operator.id,
-        body=body,
-        operation=lambda: _written(
-            reader, address, client.suspend(account=address, reason=body.reason)
-        ),
+    return admin.run(
+        address, lambda client: client.suspend(account=address, reason=body.reason), body=body
     )
 
 
 @router.post("/{address}/reinstate", response_model=MerchantWriteView, responses=_WRITE_ERRORS)
 def reinstate_merchant(
-    address: AddressPath,
-    body: MerchantStatusChange,
-    operator: AdminOperator,
-    client: ClientDep,
-    reader: ReaderDep,
-    writer: WriterDep,
+    address: AddressPath, body: MerchantStatusChange, admin: _AdminWritesDep
 ) -> JSONResponse:
     """Let a suspended account act again."""
-    return writer.run(
-        scope=operator.id,
-        body=body,
-        operation=lambda: _written(
-            reader, address, client.reinstate(account=address, reason=body.reason)
-        ),
+    return admin.run(
+        address, lambda client: client.reinstate(account=address, reason=body.reason), body=body
     )
 
 
 @router.post("/{address}/revoke", response_model=MerchantWriteView, responses=_WRITE_ERRORS)
 def revoke_merchant(
-    address: AddressPath,
-    body: MerchantStatusChange,
-    operator: AdminOperator,
-    client: ClientDep,
-    reader: ReaderDep,
-    writer: WriterDep,
+    address: AddressPath, body: MerchantStatusChange, admin: _AdminWritesDep
 ) -> JSONResponse:
     """Bar an account for good; only re-vetting with new credentials undoes it."""
-    return writer.run(
-        scope=operator.id,
-        body=body,
-        operation=lambda: _written(
-            reader, address, client.revoke(account=address, reason=body.reason)
-        ),
+    return admin.run(
+        address, lambda client: client.revoke(account=address, reason=body.reason), body=body
     )
 
 

@@ -10,23 +10,20 @@ account, and the contract checks that it is the right party at the right time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentOperator, MarketDep, MarketReaderDep, WriterDep
+from api.deps import MarketReaderDep
 from api.routes._common import ACCEPTED, errors
+from api.routes._market import SaleWritesDep
 from api.routing import GuardedRoute
-from api.schemas.common import RequestModel
 from api.schemas.market import MAX_ID, SaleActionView, SaleView, ShipmentCreate
 from api.views import hex32
-from api.writes import Writer
-from ledger.market import MarketClient
-from ledger.types import Sale, TxResult
+from ledger.types import Sale
 
-__all__ = ["SaleIdPath", "router", "sale_action", "sale_view"]
+__all__ = ["SaleIdPath", "router", "sale_view"]
 
 router = APIRouter(prefix="/sales", tags=["market"], route_class=GuardedRoute)
 
@@ -49,31 +46,6 @@ def sale_view(sale: Sale) -> SaleView:
     )
 
 
-def sale_action(
-    *,
-    sale_id: int,
-    operator_id: str,
-    market: MarketClient,
-    writer: Writer,
-    body: RequestModel | None,
-    write: Callable[[], TxResult],
-    status_code: int = 200,
-) -> JSONResponse:
-    """Run a write on a sale through the writer and answer with the sale's new state."""
-
-    def operation() -> SaleActionView:
-        tx = write()
-        return SaleActionView(
-            sale_id=sale_id,
-            state=market.sale(sale_id).state.name.lower(),
-            tx_hash=tx.tx_hash,
-            block_number=tx.block_number,
-            gas_used=tx.gas_used,
-        )
-
-    return writer.run(scope=operator_id, body=body, operation=operation, status_code=status_code)
-
-
 @router.get("/{sale_id}", response_model=SaleView, responses=errors(404))
 def get_sale(sale_id: SaleIdPath, market: MarketReaderDep) -> SaleView:
     """A sale: its parties, price and fee, its state and the deadline of its current step."""
@@ -81,70 +53,34 @@ def get_sale(sale_id: SaleIdPath, market: MarketReaderDep) -> SaleView:
 
 
 @router.post("/{sale_id}/ship", response_model=SaleActionView, responses=_WRITE_ERRORS)
-def ship_sale(
-    sale_id: SaleIdPath,
-    body: ShipmentCreate,
-    operator: CurrentOperator,
-    market: MarketDep,
-    writer: WriterDep,
-) -> JSONResponse:
+def ship_sale(sale_id: SaleIdPath, body: ShipmentCreate, sales: SaleWritesDep) -> JSONResponse:
     """The seller reports the item shipped (``shipment_ref``: carrier and tracking, hashed);
     starts the buyer's delivery window. 403 ``not_seller``; 409 ``wrong_sale_state``,
     ``deadline_passed``."""
-    return sale_action(
-        sale_id=sale_id,
-        operator_id=operator.id,
-        market=market,
-        writer=writer,
+    return sales.run(
+        sale_id,
+        lambda market: market.mark_shipped(sale_id=sale_id, shipment_ref=body.shipment_ref),
         body=body,
-        write=lambda: market.mark_shipped(sale_id=sale_id, shipment_ref=body.shipment_ref),
     )
 
 
 @router.post("/{sale_id}/confirm", response_model=SaleActionView, responses=_WRITE_ERRORS)
-def confirm_sale(
-    sale_id: SaleIdPath, operator: CurrentOperator, market: MarketDep, writer: WriterDep
-) -> JSONResponse:
+def confirm_sale(sale_id: SaleIdPath, sales: SaleWritesDep) -> JSONResponse:
     """The buyer confirms delivery: the item goes to the buyer; the price less the fee is
     credited to the seller, the fee to the treasury. 403 ``not_buyer``."""
-    return sale_action(
-        sale_id=sale_id,
-        operator_id=operator.id,
-        market=market,
-        writer=writer,
-        body=None,
-        write=lambda: market.confirm_delivery(sale_id=sale_id),
-    )
+    return sales.run(sale_id, lambda market: market.confirm_delivery(sale_id=sale_id))
 
 
 @router.post("/{sale_id}/finalize", response_model=SaleActionView, responses=_WRITE_ERRORS)
-def finalize_sale(
-    sale_id: SaleIdPath, operator: CurrentOperator, market: MarketDep, writer: WriterDep
-) -> JSONResponse:
+def finalize_sale(sale_id: SaleIdPath, sales: SaleWritesDep) -> JSONResponse:
     """Anyone (any key) settles a shipped sale as delivered once its delivery deadline has
     passed with neither confirmation nor dispute. 409 ``deadline_not_reached`` before."""
-    return sale_action(
-        sale_id=sale_id,
-        operator_id=operator.id,
-        market=market,
-        writer=writer,
-        body=None,
-        write=lambda: market.finalize(sale_id=sale_id),
-    )
+    return sales.run(sale_id, lambda market: market.finalize(sale_id=sale_id))
 
 
 @router.post("/{sale_id}/cancel", response_model=SaleActionView, responses=_WRITE_ERRORS)
-def cancel_sale(
-    sale_id: SaleIdPath, operator: CurrentOperator, market: MarketDep, writer: WriterDep
-) -> JSONResponse:
+def cancel_sale(sale_id: SaleIdPath, sales: SaleWritesDep) -> JSONResponse:
     """Unwind a sale never shipped: the seller at any time, the buyer once the shipping deadline
     has passed (409 ``deadline_not_reached`` before). The buyer is credited the full price; the
     item stays with the seller. 403 ``not_party``; 409 ``wrong_sale_state`` once shipped."""
-    return sale_action(
-        sale_id=sale_id,
-        operator_id=operator.id,
-        market=market,
-        writer=writer,
-        body=None,
-        write=lambda: market.cancel_unshipped(sale_id=sale_id),
-    )
+    return sales.run(sale_id, lambda market: market.cancel_unshipped(sale_id=sale_id))
