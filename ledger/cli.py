@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
@@ -51,7 +52,7 @@ from web3 import Web3
 
 from ledger import jsonsafe
 from ledger.chain import Connection, connect
-from ledger.client import ProvenanceClient, Verification
+from ledger.client import ProvenanceClient, Registration, Verification
 from ledger.config import (
     ACCOUNT_ENV_VAR,
     CHAIN_ENV_VAR,
@@ -79,7 +80,9 @@ from ledger.hashing import hash_bytes, hash_document, item_id, parse_hash32
 from ledger.history import HistoryEvent
 from ledger.importer import (
     DEFAULT_BATCH_SIZE,
+    FailedRow,
     ImportReport,
+    SkippedRow,
     parse_item_record,
     read_items,
     register_items,
@@ -585,26 +588,22 @@ def import_report_tables(report: ImportReport) -> list[Table]:
             bad.add_row(str(bad_row.line), escape(bad_row.field or "-"), escape(bad_row.reason))
         tables.append(bad)
     if report.skipped:
-        skipped = Table(title="Skipped", title_justify="left")
-        skipped.add_column("line", justify="right")
-        skipped.add_column("item id", overflow="fold")
-        skipped.add_column("reason", overflow="fold")
-        for skipped_row in sorted(report.skipped, key=lambda r: r.line):
-            skipped.add_row(
-                str(skipped_row.line), _short(_hex(skipped_row.item_id)), escape(skipped_row.reason)
-            )
-        tables.append(skipped)
+        tables.append(_item_rows_table("Skipped", report.skipped))
     if report.failed:
-        failed = Table(title="Failed", title_justify="left", title_style="red")
-        failed.add_column("line", justify="right")
-        failed.add_column("item id", overflow="fold")
-        failed.add_column("reason", overflow="fold")
-        for failed_row in sorted(report.failed, key=lambda r: r.line):
-            failed.add_row(
-                str(failed_row.line), _short(_hex(failed_row.item_id)), escape(failed_row.reason)
-            )
-        tables.append(failed)
+        tables.append(_item_rows_table("Failed", report.failed, title_style="red"))
     return tables
+
+
+def _item_rows_table(
+    title: str, rows: Sequence[SkippedRow | FailedRow], *, title_style: str | None = None
+) -> Table:
+    table = Table(title=title, title_justify="left", title_style=title_style)
+    table.add_column("line", justify="right")
+    table.add_column("item id", overflow="fold")
+    table.add_column("reason", overflow="fold")
+    for row in sorted(rows, key=lambda r: r.line):
+        table.add_row(str(row.line), _short(_hex(row.item_id)), escape(row.reason))
+    return table
 
 
 # --- the app -----------------------------------------------------------------------------------
@@ -808,6 +807,33 @@ OptionalReasonOpt = Annotated[
 ]
 
 
+def _vetting(
+    ctx: typer.Context,
+    *,
+    verb: str,
+    address: str,
+    name: str,
+    roles: str,
+    credentials: Path,
+    reason: str | None,
+    done: str,
+) -> None:
+    """Vet or amend (``verb``) an account; ``done`` formats the line printed after."""
+    account, role_mask, evidence = _vet_options(address, name, roles, credentials)
+    client = _session(ctx).client()
+    action: Callable[..., TxResult] = getattr(client, verb)
+    tx = action(
+        account=account,
+        roles=role_mask,
+        credentials=evidence,
+        name=name.strip(),
+        reason=parse_evidence(reason, field="--reason") if reason is not None else None,
+    )
+    _print_tx(
+        tx, what=done.format(account=account, roles=_roles_text(role_mask), name=name.strip())
+    )
+
+
 @merchant_app.command("approve")
 def merchant_approve(
     ctx: typer.Context,
@@ -818,16 +844,16 @@ def merchant_approve(
     reason: OptionalReasonOpt = None,
 ) -> None:
     """Vet an account for roles (or re-vet a suspended/revoked one with fresh credentials)."""
-    account, role_mask, evidence = _vet_options(address, name, roles, credentials)
-    client = _session(ctx).client()
-    tx = client.vet(
-        account=account,
-        roles=role_mask,
-        credentials=evidence,
-        name=name.strip(),
-        reason=parse_evidence(reason, field="--reason") if reason is not None else None,
+    _vetting(
+        ctx,
+        verb="vet",
+        address=address,
+        name=name,
+        roles=roles,
+        credentials=credentials,
+        reason=reason,
+        done="Vetted {account} as {roles} ({name})",
     )
-    _print_tx(tx, what=f"Vetted {account} as {_roles_text(role_mask)} ({name.strip()})")
 
 
 @merchant_app.command("amend")
@@ -840,16 +866,16 @@ def merchant_amend(
     reason: OptionalReasonOpt = None,
 ) -> None:
     """Change the roles, credentials or name of an active account."""
-    account, role_mask, evidence = _vet_options(address, name, roles, credentials)
-    client = _session(ctx).client()
-    tx = client.amend(
-        account=account,
-        roles=role_mask,
-        credentials=evidence,
-        name=name.strip(),
-        reason=parse_evidence(reason, field="--reason") if reason is not None else None,
+    _vetting(
+        ctx,
+        verb="amend",
+        address=address,
+        name=name,
+        roles=roles,
+        credentials=credentials,
+        reason=reason,
+        done="Amended {account}: {roles} ({name})",
     )
-    _print_tx(tx, what=f"Amended {account}: {_roles_text(role_mask)} ({name.strip()})")
 
 
 def _standing_change(ctx: typer.Context, *, verb: str, address: str, reason: str) -> None:
@@ -930,23 +956,21 @@ def register_command(
     record = parse_item_record(document)
     session = _session(ctx)
     client = session.client()
-    if predecessor is not None:
-        registration = client.register_successor(
+    register: Callable[..., Registration] = (
+        partial(
+            client.register_successor,
             predecessor_id=parse_item_ref(predecessor, field="--predecessor"),
-            brand=record.brand,
-            serial=record.serial,
-            metadata=record.metadata,
-            owner=record.owner,
-            metadata_uri=record.metadata_uri,
         )
-    else:
-        registration = client.register(
-            brand=record.brand,
-            serial=record.serial,
-            metadata=record.metadata,
-            owner=record.owner,
-            metadata_uri=record.metadata_uri,
-        )
+        if predecessor is not None
+        else client.register
+    )
+    registration = register(
+        brand=record.brand,
+        serial=record.serial,
+        metadata=record.metadata,
+        owner=record.owner,
+        metadata_uri=record.metadata_uri,
+    )
     _out().print("[green]✓[/] Registered", soft_wrap=True)
     _field("item id", _hex(registration.item_id))
     _field("metadata hash", _hex(registration.metadata_hash))
@@ -1050,6 +1074,16 @@ def sign_permit_command(
     typer.echo(json.dumps(relay_body(permit, signature), indent=2))
 
 
+def _item_write(
+    ctx: typer.Context, item: str, evidence: str, *, field: str
+) -> tuple[ProvenanceClient, ItemId, Hash32 | Mapping[str, Any] | str]:
+    """The signing client, item id and evidence of a write on one item; the input is parsed
+    before the session opens, so a typo fails fast without touching the chain."""
+    item_ref = parse_item_ref(item)
+    proof = parse_evidence(evidence, field=field)
+    return _session(ctx).client(), item_ref, proof
+
+
 @app.command("flag")
 def flag_command(
     ctx: typer.Context,
@@ -1060,13 +1094,8 @@ def flag_command(
     ],
 ) -> None:
     """Report an item lost or stolen, which freezes it (signer: its owner or the admin)."""
-    item_ref = parse_item_ref(item)
-    evidence = parse_evidence(report, field="--report")
-    tx = (
-        _session(ctx)
-        .client()
-        .flag(item_id=item_ref, status=ItemStatus[status.name.upper()], report=evidence)
-    )
+    client, item_ref, evidence = _item_write(ctx, item, report, field="--report")
+    tx = client.flag(item_id=item_ref, status=ItemStatus[status.name.upper()], report=evidence)
     _print_tx(tx, what=f"Flagged {_hex(item_ref)} as {status.value}")
 
 
@@ -1079,9 +1108,8 @@ def clear_flag_command(
     ],
 ) -> None:
     """Clear a lost or stolen flag (the admin, or the owner who raised it)."""
-    item_ref = parse_item_ref(item)
-    evidence = parse_evidence(clearance, field="--clearance")
-    tx = _session(ctx).client().clear_flag(item_id=item_ref, clearance=evidence)
+    client, item_ref, evidence = _item_write(ctx, item, clearance, field="--clearance")
+    tx = client.clear_flag(item_id=item_ref, clearance=evidence)
     _print_tx(tx, what=f"Cleared the flag on {_hex(item_ref)}")
 
 
@@ -1096,17 +1124,12 @@ def attest_command(
     grade: Annotated[GradeChoice, typer.Option("--grade")] = GradeChoice.ungraded,
 ) -> None:
     """Record an authentication (signer: an active authenticator)."""
-    item_ref = parse_item_ref(item)
-    proof = parse_evidence(evidence, field="--evidence")
-    tx = (
-        _session(ctx)
-        .client()
-        .authenticate(
-            item_id=item_ref,
-            verdict=Verdict[verdict.name.upper()],
-            grade=ConditionGrade[grade.name.upper()],
-            evidence=proof,
-        )
+    client, item_ref, proof = _item_write(ctx, item, evidence, field="--evidence")
+    tx = client.authenticate(
+        item_id=item_ref,
+        verdict=Verdict[verdict.name.upper()],
+        grade=ConditionGrade[grade.name.upper()],
+        evidence=proof,
     )
     _print_tx(tx, what=f"Recorded {verdict.value} ({grade.value}) for {_hex(item_ref)}")
 
@@ -1121,13 +1144,9 @@ def service_command(
     ],
 ) -> None:
     """Record a repair, refurbishment or part replacement (signer: an active merchant or brand)."""
-    item_ref = parse_item_ref(item)
-    proof = parse_evidence(evidence, field="--evidence")
-    tx = (
-        _session(ctx)
-        .client()
-        .record_service(item_id=item_ref, kind=ServiceKind[kind.name.upper()], evidence=proof)
-    )
+    client, item_ref, proof = _item_write(ctx, item, evidence, field="--evidence")
+    kind_value = ServiceKind[kind.name.upper()]
+    tx = client.record_service(item_id=item_ref, kind=kind_value, evidence=proof)
     _print_tx(tx, what=f"Recorded {kind.value} of {_hex(item_ref)}")
 
 
@@ -1142,13 +1161,8 @@ def retire_command(
     ],
 ) -> None:
     """End an item's life; its passport never moves again (signer: its owner or the admin)."""
-    item_ref = parse_item_ref(item)
-    proof = parse_evidence(evidence, field="--evidence")
-    tx = (
-        _session(ctx)
-        .client()
-        .retire(item_id=item_ref, kind=RetirementKind[kind.name.upper()], evidence=proof)
-    )
+    client, item_ref, proof = _item_write(ctx, item, evidence, field="--evidence")
+    tx = client.retire(item_id=item_ref, kind=RetirementKind[kind.name.upper()], evidence=proof)
     _print_tx(tx, what=f"Retired {_hex(item_ref)} ({kind.value})")
 
 
