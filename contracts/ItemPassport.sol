@@ -254,6 +254,10 @@ contract ItemPassport is IItemPassport, VettingRegistry, ERC721, EIP712 {
         if (block.timestamp > deadline) revert SignatureExpired(deadline);
         bytes32 itemId = bytes32(tokenId);
         uint96 state = _loadLiveItem(itemId);
+        // As `approve`: a flagged item gets no new approval (a zero spender only revokes).
+        if (spender != address(0) && state.status() != ItemStatus.Active) {
+            revert ItemIsFlagged(itemId, state.status());
+        }
         address owner = _ownerOf(tokenId);
         bytes32 digest = _hashTypedDataV4(
             keccak256(abi.encode(_PERMIT_TYPEHASH, spender, tokenId, state.transferNonce(), deadline))

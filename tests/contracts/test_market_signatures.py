@@ -21,6 +21,7 @@ from web3.contract.contract import ContractFunction
 from ledger.errors import (
     InvalidOrderSignature,
     InvalidSignature,
+    ItemIsFlagged,
     ItemIsLocked,
     ItemIsRetired,
     ItemNotRegistered,
@@ -29,7 +30,7 @@ from ledger.errors import (
     TransferFromIncorrectOwner,
 )
 from ledger.hashing import hash_document
-from ledger.types import RetirementKind
+from ledger.types import ItemStatus, RetirementKind
 from tests.contracts.conftest_market import (
     DAY,
     PRICE,
@@ -343,6 +344,14 @@ def test_permit_for_unknown_or_retired_items(market: MarketWorld) -> None:
     w.send(retire, w.seller)
     signed = _permit(w)
     w.refused(signed.fn, w.stranger, ItemIsRetired, itemId=w.items.spare)
+
+
+def test_permit_for_a_flagged_item_is_refused(market: MarketWorld) -> None:
+    w = market
+    signed = _permit(w)
+    flag = w.passport.functions.flag(w.items.spare, ItemStatus.STOLEN, SALE_REF)
+    w.send(flag, w.seller)
+    w.refused(signed.fn, w.stranger, ItemIsFlagged, itemId=w.items.spare, status=ItemStatus.STOLEN)
 
 
 def test_erc4494_surface(market: MarketWorld) -> None:
