@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import MarketReaderDep, ReaderDep
+from api.deps import GatewayDep, MarketReaderDep
 from api.errors import ApiError
 from api.routes._common import ACCEPTED, errors
 from api.routes._market import ArbiterSaleWritesDep, SaleWritesDep
@@ -58,17 +58,18 @@ def open_dispute(body: DisputeCreate, sales: SaleWritesDep) -> JSONResponse:
 
 
 @router.get("/{sale_id}", response_model=DisputeView, responses=errors(404))
-def get_dispute(sale_id: SaleIdPath, market: MarketReaderDep, reader: ReaderDep) -> DisputeView:
+def get_dispute(sale_id: SaleIdPath, market: MarketReaderDep, gateway: GatewayDep) -> DisputeView:
     """The dispute of a sale: the sale (state ``disputed`` while open, its deadline is then the
     ruling deadline) and the dispute's events from the item's history: its opening, every
     evidence submission (party, hash, URI), the ruling and the settlement. 404
-    ``sale_not_found``, or ``dispute_not_found`` for a sale never disputed."""
+    ``sale_not_found``, or ``dispute_not_found`` for a sale never disputed. The history is
+    read from the event index when it is caught up (as ``GET /items/{item_id}/history``)."""
     sale = market.sale(sale_id)
     if sale.dispute_reason is DisputeReason.NONE:
         raise ApiError(404, "dispute_not_found", f"sale {sale_id} has never been disputed")
     events = [
         event_view(event)
-        for event in reader.history(sale.item_id)
+        for event in gateway.item_reads().history(sale.item_id)
         if event.kind in _DISPUTE_KINDS and event.data.get("sale_id") == sale_id
     ]
     return DisputeView(sale=sale_view(sale), events=events)
