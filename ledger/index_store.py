@@ -66,6 +66,7 @@ from eth_utils import is_address, to_checksum_address
 
 from ledger.errors import ConfigurationError, InputError, LedgerError
 from ledger.history import EVENT_KINDS, HistoryEvent, history_event
+from ledger.localdb import immediate_transaction
 from ledger.types import Hash32, Item, ItemId, ItemStatus, Role, Verdict
 
 __all__ = [
@@ -528,16 +529,9 @@ class IndexStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        # IMMEDIATE takes the write lock up front, so the checkpoint read inside the transaction
-        # is still true when the transaction commits.
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        # IMMEDIATE: the checkpoint read inside the transaction is still true when it commits.
+        with immediate_transaction(self._conn, self._lock) as conn:
+            yield conn
 
     # ------------------------------------------------------------------ meta
 
@@ -791,14 +785,9 @@ class IndexStore:
         Readers see the empty index until the next commit; `Indexer.rebuild` builds aside and
         uses `replace_with` instead."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._write() as conn:
                 for table in _TABLES:
-                    self._conn.execute(f"DROP TABLE IF EXISTS {table}")
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
             self._conn.executescript(_SCHEMA)
 
     # ------------------------------------------------------------------ digests

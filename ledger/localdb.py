@@ -18,10 +18,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DATABASE_FILE", "LocalDatabase"]
+__all__ = ["DATABASE_FILE", "LocalDatabase", "immediate_transaction"]
 
 DATABASE_FILE = "gateway.db"
 _BUSY_TIMEOUT_MS = 10_000
+
+
+@contextmanager
+def immediate_transaction(
+    conn: sqlite3.Connection, lock: threading.Lock | threading.RLock
+) -> Iterator[sqlite3.Connection]:
+    """Hold ``lock`` and run an IMMEDIATE transaction on ``conn``: the write lock is taken up
+    front, so what the transaction reads stays true until it commits; rolled back on error."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 class LocalDatabase:
@@ -62,14 +78,8 @@ class LocalDatabase:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An immediate (write-locking) transaction, committed on success, rolled back on error."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with immediate_transaction(self._conn, self._lock) as conn:
+            yield conn
 
     def close(self) -> None:
         with self._lock:
