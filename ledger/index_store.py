@@ -779,17 +779,6 @@ class IndexStore:
         finally:
             src.close()
 
-    def clear(self) -> None:
-        """Drop every table and create them empty.
-
-        Readers see the empty index until the next commit; `Indexer.rebuild` builds aside and
-        uses `replace_with` instead."""
-        with self._lock:
-            with self._write() as conn:
-                for table in _TABLES:
-                    conn.execute(f"DROP TABLE IF EXISTS {table}")
-            self._conn.executescript(_SCHEMA)
-
     # ------------------------------------------------------------------ digests
 
     def fingerprint(self) -> str:

@@ -41,7 +41,15 @@ from web3.types import EventData, TxReceipt
 from ledger.artifacts import load_artifact
 from ledger.errors import ContractError, ErrorDecoder
 from ledger.hashing import hash_document, item_id
-from ledger.types import Role
+from ledger.types import (
+    DisputeReason,
+    ListingStatus,
+    Role,
+    Ruling,
+    SaleState,
+    Settlement,
+    VoidReason,
+)
 from tests.contracts.helpers import GAS_LIMIT, revert_data, send, view
 
 if TYPE_CHECKING:
@@ -85,59 +93,6 @@ METADATA_HASH = hash_document({"brand": "Maison Test", "model": "Speedy 30"})
 EVIDENCE_HASH = hash_document({"evidence": "photos.zip"})
 SHIPMENT_HASH = hash_document({"carrier": "DHL", "tracking": "JD0146000012345"})
 RULING_HASH = hash_document({"ruling": "reasons.pdf"})
-
-
-class ListingStatus(IntEnum):
-    NONE = 0
-    OPEN = 1
-    FILLED = 2
-    CANCELLED = 3
-
-
-class VoidReason(IntEnum):
-    NONE = 0
-    CANCELLED = 1
-    FILLED = 2
-    EXPIRED = 3
-    ITEM_MOVED = 4
-    ITEM_FLAGGED = 5
-    ITEM_RETIRED = 6
-    ITEM_LOCKED = 7
-    SELLER_NOT_ACTIVE = 8
-    COUNTERFEIT = 9
-
-
-class SaleState(IntEnum):
-    NONE = 0
-    PAID = 1
-    SHIPPED = 2
-    DISPUTED = 3
-    COMPLETED = 4
-    REFUNDED = 5
-    PARTIALLY_REFUNDED = 6
-
-
-class DisputeReason(IntEnum):
-    NONE = 0
-    NOT_RECEIVED = 1
-    NOT_AS_DESCRIBED = 2
-    COUNTERFEIT = 3
-    OTHER = 4
-
-
-class Ruling(IntEnum):
-    NONE = 0
-    REFUND = 1
-    RELEASE = 2
-    PARTIAL_REFUND = 3
-
-
-class Settlement(IntEnum):
-    CONFIRMED = 0
-    FINALIZED = 1
-    CANCELLED_UNSHIPPED = 2
-    RULED = 3
-    DEFAULT_REFUND = 4
 
 
 @dataclass(frozen=True)
